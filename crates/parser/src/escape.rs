@@ -1,0 +1,87 @@
+//! Apache's log escapes (`ap_escape_logitem`): `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\v`, `\xhh`.
+
+use std::borrow::Cow;
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Undoes Apache's escapes; borrows when the input has no backslash.
+///
+/// Unknown escapes (`\q`) and a trailing lone backslash are kept as written.
+///
+/// ```
+/// use loglake_parser::unescape;
+///
+/// assert_eq!(unescape(br#"say \"hi\" \x16\x03"#).as_ref(), b"say \"hi\" \x16\x03");
+/// assert!(matches!(unescape(b"plain"), std::borrow::Cow::Borrowed(_)));
+/// ```
+#[must_use]
+pub fn unescape(b: &[u8]) -> Cow<'_, [u8]> {
+    let Some(first) = memchr::memchr(b'\\', b) else {
+        return Cow::Borrowed(b);
+    };
+    let mut out = Vec::with_capacity(b.len());
+    out.extend_from_slice(&b[..first]);
+    let mut i = first;
+    while i < b.len() {
+        let c = b[i];
+        if c != b'\\' || i + 1 == b.len() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let (byte, used) = match b[i + 1] {
+            b'"' => (b'"', 2),
+            b'\\' => (b'\\', 2),
+            b'n' => (b'\n', 2),
+            b'r' => (b'\r', 2),
+            b't' => (b'\t', 2),
+            b'b' => (0x08, 2),
+            b'v' => (0x0b, 2),
+            b'x' => match (b.get(i + 2).copied().and_then(hex), b.get(i + 3).copied().and_then(hex)) {
+                (Some(h), Some(l)) => (h << 4 | l, 4),
+                _ => (b'\\', 1),
+            },
+            _ => (b'\\', 1),
+        };
+        out.push(byte);
+        i += used;
+    }
+    Cow::Owned(out)
+}
+
+/// Unescaped, lossily decoded text; borrowed when the bytes are valid UTF-8 without escapes.
+pub(crate) fn decode_text(b: &[u8]) -> Cow<'_, str> {
+    match unescape(b) {
+        Cow::Borrowed(b) => String::from_utf8_lossy(b),
+        Cow::Owned(v) => Cow::Owned(match String::from_utf8(v) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_escape() {
+        assert_eq!(unescape(br#"\"\\\n\r\t\b\v\x41\x7e"#).as_ref(), b"\"\\\n\r\t\x08\x0bA~");
+        assert_eq!(unescape(br"\q \x4 \xZZ end\").as_ref(), br"\q \x4 \xZZ end\");
+    }
+
+    #[test]
+    fn decode_borrows_when_it_can() {
+        assert!(matches!(decode_text(b"ok"), Cow::Borrowed("ok")));
+        assert_eq!(decode_text(b"caf\xc3\xa9"), "café");
+        assert_eq!(decode_text(b"bad\xff"), "bad\u{fffd}");
+        assert_eq!(decode_text(br"\xff\x41"), "\u{fffd}A");
+    }
+}
