@@ -112,10 +112,7 @@ pub struct ParseError {
 
 impl ParseError {
     pub(crate) fn new(kind: ErrorKind, column: usize) -> Self {
-        ParseError {
-            kind,
-            column: u32::try_from(column).unwrap_or(u32::MAX),
-        }
+        ParseError { kind, column: u32::try_from(column).unwrap_or(u32::MAX) }
     }
 
     /// Why the line was rejected.

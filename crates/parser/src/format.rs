@@ -38,13 +38,8 @@ pub enum Preset {
 
 impl Preset {
     /// Every preset, in documentation order.
-    pub const ALL: [Preset; 5] = [
-        Preset::Common,
-        Preset::Combined,
-        Preset::VhostCommon,
-        Preset::VhostCombined,
-        Preset::CombinedIo,
-    ];
+    pub const ALL: [Preset; 5] =
+        [Preset::Common, Preset::Combined, Preset::VhostCommon, Preset::VhostCombined, Preset::CombinedIo];
 
     /// The nickname used in httpd.conf and on our command lines (`combined`, ...).
     #[must_use]
@@ -65,12 +60,8 @@ impl Preset {
             Preset::Common => r#"%h %l %u %t "%r" %>s %b"#,
             Preset::Combined => r#"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i""#,
             Preset::VhostCommon => r#"%v %h %l %u %t "%r" %>s %b"#,
-            Preset::VhostCombined => {
-                r#"%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i""#
-            }
-            Preset::CombinedIo => {
-                r#"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %I %O"#
-            }
+            Preset::VhostCombined => r#"%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i""#,
+            Preset::CombinedIo => r#"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %I %O"#,
         }
     }
 }
@@ -279,11 +270,7 @@ impl LogFormat {
             if let Item::Field(spec) = item {
                 fields += 1;
                 if fields > MAX_FIELDS {
-                    return Err(FormatError::new(
-                        FormatErrorKind::TooManyFields,
-                        spec.position,
-                        &spec.text,
-                    ));
+                    return Err(FormatError::new(FormatErrorKind::TooManyFields, spec.position, &spec.text));
                 }
                 if let Directive::Time(TimeFormat::Strftime(f)) = &spec.directive {
                     let compiled = compile_strftime(f).map_err(|(offset, conv)| {
@@ -301,11 +288,7 @@ impl LogFormat {
             return Err(FormatError::new(FormatErrorKind::NoFields, 0, source));
         }
         check_adjacent_fields(&items)?;
-        Ok(LogFormat {
-            source: source.to_owned(),
-            items,
-            strftime,
-        })
+        Ok(LogFormat { source: source.to_owned(), items, strftime })
     }
 
     /// The format of a preset.
@@ -404,11 +387,7 @@ pub struct FormatError {
 
 impl FormatError {
     fn new(kind: FormatErrorKind, position: usize, text: &str) -> Self {
-        FormatError {
-            kind,
-            position,
-            text: text.to_owned(),
-        }
+        FormatError { kind, position, text: text.to_owned() }
     }
 
     /// What went wrong.
@@ -546,8 +525,7 @@ fn lex(source: &str) -> Result<Vec<Item>, FormatError> {
         }
         let (r, mods) = modifiers(after_pct).unwrap_or((after_pct, Modifiers::default()));
         if r.starts_with('{') {
-            let text = is_not::<_, _, nom::error::Error<&str>>("%")(start)
-                .map_or(start, |(_, t)| t);
+            let text = is_not::<_, _, nom::error::Error<&str>>("%")(start).map_or(start, |(_, t)| t);
             return Err(FormatError::new(FormatErrorKind::UnterminatedBrace, position, text));
         }
         let Ok((r, name)) = directive_name(r) else {
@@ -636,10 +614,7 @@ fn time_format(arg: Option<&str>) -> TimeFormat {
     let Some(arg) = arg else {
         return TimeFormat::Clf;
     };
-    let f = arg
-        .strip_prefix("begin:")
-        .or_else(|| arg.strip_prefix("end:"))
-        .unwrap_or(arg);
+    let f = arg.strip_prefix("begin:").or_else(|| arg.strip_prefix("end:")).unwrap_or(arg);
     match f {
         "sec" => TimeFormat::Epoch(TimeUnit::Seconds),
         "msec" => TimeFormat::Epoch(TimeUnit::Millis),
@@ -658,7 +633,9 @@ pub(crate) fn is_self_delimiting(d: &Directive) -> bool {
 fn check_adjacent_fields(items: &[Item]) -> Result<(), FormatError> {
     for pair in items.windows(2) {
         if let [Item::Field(a), Item::Field(b)] = pair {
-            if !is_self_delimiting(&a.directive) {
+            // `%U%q` is Apache's own idiom: the path ends where the `?` starts
+            let path_query = a.directive == Directive::UrlPath && b.directive == Directive::QueryString;
+            if !is_self_delimiting(&a.directive) && !path_query {
                 return Err(FormatError::new(
                     FormatErrorKind::AmbiguousFields,
                     b.position,
@@ -675,11 +652,7 @@ mod tests {
     use super::*;
 
     fn directives(f: &str) -> Vec<Directive> {
-        LogFormat::parse(f)
-            .unwrap()
-            .fields()
-            .map(|s| s.directive.clone())
-            .collect()
+        LogFormat::parse(f).unwrap().fields().map(|s| s.directive.clone()).collect()
     }
 
     #[test]
@@ -786,10 +759,7 @@ mod tests {
 
     #[test]
     fn named_or_parse() {
-        assert_eq!(
-            LogFormat::named_or_parse("combined").unwrap(),
-            LogFormat::preset(Preset::Combined)
-        );
+        assert_eq!(LogFormat::named_or_parse("combined").unwrap(), LogFormat::preset(Preset::Combined));
         assert!(LogFormat::named_or_parse("%h %s").is_ok());
         assert!(LogFormat::named_or_parse("nonsense").is_err());
     }

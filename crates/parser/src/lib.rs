@@ -68,8 +68,8 @@ mod time;
 pub use error::{ErrorKind, ParseError};
 pub use escape::unescape;
 pub use format::{
-    Directive, FieldSpec, FormatError, FormatErrorKind, Item, LogFormat, Preset, Redirect, TimeFormat, TimeUnit,
-    MAX_FIELDS,
+    Directive, FieldSpec, FormatError, FormatErrorKind, Item, LogFormat, Preset, Redirect, TimeFormat,
+    TimeUnit, MAX_FIELDS,
 };
 pub use lines::{lines, split_complete, Line, Lines};
 pub use parse::{Parser, ParserConfig};

@@ -61,11 +61,7 @@ impl<'a> Lines<'a> {
     /// The lines of `buf`, the first numbered `first` (for chunks of a larger object).
     #[must_use]
     pub fn starting_at(buf: &'a [u8], first: u64) -> Self {
-        Lines {
-            buf,
-            pos: 0,
-            next_number: first,
-        }
+        Lines { buf, pos: 0, next_number: first }
     }
 }
 

@@ -61,6 +61,8 @@ enum Scan {
     Until(Term),
     /// The field's own syntax says where it ends (time formats).
     SelfDelimited,
+    /// `%U` directly followed by `%q`: up to the `?`, else up to the terminator after `%q`.
+    PathBeforeQuery(Term),
 }
 
 #[derive(Debug, Clone)]
@@ -141,6 +143,14 @@ fn kind_of(d: &Directive, strftime: &mut impl Iterator<Item = Vec<StrftimeItem>>
     }
 }
 
+fn term_for(next: Option<&[u8]>) -> Term {
+    match next {
+        None => Term::End,
+        Some([b]) => Term::Byte(*b),
+        Some(n) => Term::Bytes(n.into()),
+    }
+}
+
 impl Program {
     fn compile(format: &LogFormat) -> Program {
         let items = format.items();
@@ -158,10 +168,15 @@ impl Program {
                         Item::Literal(l) => Some(l.as_bytes()),
                         Item::Field(_) => None,
                     });
-                    let next = match items.get(i + 1) {
+                    let literal_at = |j: usize| match items.get(j) {
                         Some(Item::Literal(l)) => Some(l.as_bytes()),
                         _ => None,
                     };
+                    let next = literal_at(i + 1);
+                    let query_follows = matches!(
+                        items.get(i + 1),
+                        Some(Item::Field(f)) if f.directive == Directive::QueryString
+                    );
                     let next_is_last = i + 2 == items.len();
                     let mut kind = kind_of(&spec.directive, &mut strftime);
                     let quoted = prev.is_some_and(|p| p.ends_with(b"\""))
@@ -172,17 +187,12 @@ impl Program {
                     }
                     let scan = if is_self_delimiting(&spec.directive) {
                         Scan::SelfDelimited
+                    } else if query_follows {
+                        Scan::PathBeforeQuery(term_for(literal_at(i + 2)))
                     } else if quoted {
-                        Scan::Quoted {
-                            close: next.unwrap_or_default().into(),
-                            last: next_is_last,
-                        }
+                        Scan::Quoted { close: next.unwrap_or_default().into(), last: next_is_last }
                     } else {
-                        Scan::Until(match next {
-                            None => Term::End,
-                            Some([b]) => Term::Byte(*b),
-                            Some(n) => Term::Bytes(n.into()),
-                        })
+                        Scan::Until(term_for(next))
                     };
                     match spec.directive {
                         Directive::Time(TimeFormat::Clf) => clf_times += 1,
@@ -199,12 +209,7 @@ impl Program {
                 }
             }
         }
-        Program {
-            steps,
-            field_count: index,
-            slots,
-            general_time: other_times > 0 || clf_times > 1,
-        }
+        Program { steps, field_count: index, slots, general_time: other_times > 0 || clf_times > 1 }
     }
 }
 
@@ -238,10 +243,7 @@ impl ParserConfig {
     /// A configuration for one format.
     #[must_use]
     pub fn new(format: LogFormat) -> Self {
-        ParserConfig {
-            formats: vec![format],
-            allow_trailing: false,
-        }
+        ParserConfig { formats: vec![format], allow_trailing: false }
     }
 
     /// Adds a format tried, in order, when the earlier ones do not match (at most 255 in all).
@@ -345,7 +347,12 @@ impl Parser {
         Err(best.unwrap_or(ParseError::new(ErrorKind::UnexpectedText, 0)))
     }
 
-    fn run<'a>(&self, program: &Program, format_index: u8, line: &'a [u8]) -> Result<LogRecord<'a>, ParseError> {
+    fn run<'a>(
+        &self,
+        program: &Program,
+        format_index: u8,
+        line: &'a [u8],
+    ) -> Result<LogRecord<'a>, ParseError> {
         let mut rec = LogRecord::empty(line, format_index, program.slots);
         rec.field_count = program.field_count;
         let mut parts = TimeParts::default();
@@ -355,7 +362,11 @@ impl Parser {
                 Step::Literal(lit) => {
                     let rest = &line[pos..];
                     if !rest.starts_with(lit) {
-                        let kind = if lit.starts_with(rest) { ErrorKind::Truncated } else { ErrorKind::UnexpectedText };
+                        let kind = if lit.starts_with(rest) {
+                            ErrorKind::Truncated
+                        } else {
+                            ErrorKind::UnexpectedText
+                        };
                         return Err(ParseError::new(kind, pos));
                     }
                     pos += lit.len();
@@ -364,9 +375,18 @@ impl Parser {
                     let end = match &f.scan {
                         Scan::Quoted { close, last } => self.scan_quoted(line, pos, close, *last)?,
                         Scan::Until(term) => scan_until(line, pos, term, f.kind.never_has_spaces()),
-                        Scan::SelfDelimited => {
-                            self.parse_time_field(&f.kind, line, pos, &mut rec, &mut parts, program.general_time)?
+                        Scan::PathBeforeQuery(term) => {
+                            let end = scan_until(line, pos, term, false);
+                            memchr(b'?', &line[pos..end]).map_or(end, |q| pos + q)
                         }
+                        Scan::SelfDelimited => self.parse_time_field(
+                            &f.kind,
+                            line,
+                            pos,
+                            &mut rec,
+                            &mut parts,
+                            program.general_time,
+                        )?,
                     };
                     rec.spans[usize::from(f.index)] = Span::new(pos, end);
                     if !matches!(f.scan, Scan::SelfDelimited) {
@@ -446,9 +466,9 @@ impl Parser {
                 }
                 Ok(pos + close + 1)
             }
-            Kind::Strftime(items) => {
-                parse_strftime(items, rest, parts).map(|used| pos + used).map_err(|(k, at)| ParseError::new(k, pos + at))
-            }
+            Kind::Strftime(items) => parse_strftime(items, rest, parts)
+                .map(|used| pos + used)
+                .map_err(|(k, at)| ParseError::new(k, pos + at)),
             Kind::Epoch(unit) => {
                 let len = digits_len(rest);
                 let n = parse_u64(&rest[..len])
@@ -599,7 +619,11 @@ fn split_request(v: &[u8], base: usize) -> RequestParts {
     };
     let method = &v[..first_sp];
     let protocol = &v[last_sp + 1..];
-    if last_sp <= first_sp + 1 || method.is_empty() || !method.iter().all(|&c| is_tchar(c)) || !is_protocol(protocol) {
+    if last_sp <= first_sp + 1
+        || method.is_empty()
+        || !method.iter().all(|&c| is_tchar(c))
+        || !is_protocol(protocol)
+    {
         return invalid;
     }
     let target_start = first_sp + 1;
@@ -641,12 +665,7 @@ fn request_from_parts(rec: &mut LogRecord<'_>) {
         b.starts_with(b"?").then(|| Span::new(s.start() + 1, s.start() + s.len()))
     });
     let protocol = span_of(rec, Slot::Protocol).filter(|s| is_protocol(s.get(&rec.line)));
-    rec.request = RequestParts {
-        method,
-        path,
-        query,
-        protocol,
-    };
+    rec.request = RequestParts { method, path, query, protocol };
 }
 
 #[cfg(test)]
@@ -667,10 +686,23 @@ mod tests {
             })
         };
         assert_eq!(ok("GET / HTTP/1.1"), Some(("GET".into(), "/".into(), None, "HTTP/1.1".into())));
-        assert_eq!(ok("GET /a?b=1&c HTTP/2"), Some(("GET".into(), "/a".into(), Some("b=1&c".into()), "HTTP/2".into())));
+        assert_eq!(
+            ok("GET /a?b=1&c HTTP/2"),
+            Some(("GET".into(), "/a".into(), Some("b=1&c".into()), "HTTP/2".into()))
+        );
         assert_eq!(ok("GET /a? HTTP/1.0").unwrap().2, Some(String::new()));
         assert_eq!(ok("GET /a b HTTP/1.0").unwrap().1, "/a b");
-        for bad in ["-", "", r"\x16\x03\x01", "GET /", "GET  HTTP/1.1", "GET / FOO/1.1", "GET / HTTP/1.1.1", "G@T / HTTP/1.1", "GET  /x HTTP/1.1"] {
+        for bad in [
+            "-",
+            "",
+            r"\x16\x03\x01",
+            "GET /",
+            "GET  HTTP/1.1",
+            "GET / FOO/1.1",
+            "GET / HTTP/1.1.1",
+            "G@T / HTTP/1.1",
+            "GET  /x HTTP/1.1",
+        ] {
             assert_eq!(ok(bad), None, "{bad}");
         }
     }

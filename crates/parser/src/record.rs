@@ -18,10 +18,7 @@ impl Span {
     /// Lines are capped below 4 GiB by the caller's buffers; longer ranges saturate.
     #[inline]
     pub(crate) fn new(start: usize, end: usize) -> Self {
-        Span {
-            start: u32::try_from(start).unwrap_or(u32::MAX),
-            end: u32::try_from(end).unwrap_or(u32::MAX),
-        }
+        Span { start: u32::try_from(start).unwrap_or(u32::MAX), end: u32::try_from(end).unwrap_or(u32::MAX) }
     }
 
     #[inline]
@@ -142,10 +139,7 @@ impl<'a> LogRecord<'a> {
     /// Copies the line so the record no longer borrows it.
     #[must_use]
     pub fn into_owned(self) -> LogRecord<'static> {
-        LogRecord {
-            line: Cow::Owned(self.line.into_owned()),
-            ..self
-        }
+        LogRecord { line: Cow::Owned(self.line.into_owned()), ..self }
     }
 
     /// The whole line, as parsed (without its line ending).
@@ -234,9 +228,7 @@ impl<'a> LogRecord<'a> {
     /// The client address field (`%a`, else `%h`) as logged: an IP address or a host name.
     #[must_use]
     pub fn remote_host_bytes(&self) -> Option<&[u8]> {
-        self.slot_bytes(Slot::ClientIp)
-            .or_else(|| self.slot_bytes(Slot::RemoteHost))
-            .and_then(present)
+        self.slot_bytes(Slot::ClientIp).or_else(|| self.slot_bytes(Slot::RemoteHost)).and_then(present)
     }
 
     /// The client address field as text.
@@ -377,7 +369,8 @@ pub(crate) fn parse_ip(b: &[u8]) -> Option<IpAddr> {
         return Some(ip);
     }
     let (addr, zone) = s.split_once('%')?;
-    let valid_zone = !zone.is_empty() && zone.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c));
+    let valid_zone =
+        !zone.is_empty() && zone.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c));
     if !valid_zone {
         return None;
     }

@@ -29,10 +29,7 @@ impl Timestamp {
     /// A timestamp from UTC epoch microseconds and the original zone offset in minutes.
     #[must_use]
     pub const fn from_unix_micros(unix_micros: i64, offset_minutes: i16) -> Self {
-        Timestamp {
-            unix_micros,
-            offset_minutes,
-        }
+        Timestamp { unix_micros, offset_minutes }
     }
 
     /// Microseconds since 1970-01-01T00:00:00Z (negative before it).
@@ -75,13 +72,7 @@ impl fmt::Display for Timestamp {
         let (y, mo, d) = self.utc_date();
         let secs = self.unix_micros.div_euclid(MICROS_PER_SEC).rem_euclid(SECS_PER_DAY);
         let us = self.unix_micros.rem_euclid(MICROS_PER_SEC);
-        write!(
-            f,
-            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
-            secs / 3600,
-            secs / 60 % 60,
-            secs % 60
-        )?;
+        write!(f, "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)?;
         if us != 0 {
             write!(f, ".{us:06}")?;
         }
@@ -129,9 +120,8 @@ pub(crate) const fn days_in_month(y: i32, m: u8) -> u8 {
     }
 }
 
-const MONTHS: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
+const MONTHS: [&[u8; 3]; 12] =
+    [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
 const MONTHS_FULL: [&str; 12] = [
     "January",
     "February",
@@ -146,23 +136,13 @@ const MONTHS_FULL: [&str; 12] = [
     "November",
     "December",
 ];
-const WEEKDAYS_FULL: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
+const WEEKDAYS_FULL: [&str; 7] =
+    ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 /// Month 1-12 from an English abbreviation, any case.
 fn month_from_abbr(b: &[u8]) -> Option<u8> {
-    let key = [
-        b.first()?.to_ascii_uppercase(),
-        b.get(1)?.to_ascii_lowercase(),
-        b.get(2)?.to_ascii_lowercase(),
-    ];
+    let key =
+        [b.first()?.to_ascii_uppercase(), b.get(1)?.to_ascii_lowercase(), b.get(2)?.to_ascii_lowercase()];
     MONTHS.iter().position(|m| **m == key).map(|i| i as u8 + 1)
 }
 
@@ -207,7 +187,8 @@ pub(crate) fn parse_clf_time(b: &[u8], cache: &Cell<DateCache>) -> Result<(i64, 
     if b.len() != 26 {
         return Err((ErrorKind::InvalidTimestamp, b.len().min(26)));
     }
-    let shape_ok = b[2] == b'/' && b[6] == b'/' && b[11] == b':' && b[14] == b':' && b[17] == b':' && b[20] == b' ';
+    let shape_ok =
+        b[2] == b'/' && b[6] == b'/' && b[11] == b':' && b[14] == b':' && b[17] == b':' && b[20] == b' ';
     if !shape_ok {
         return Err((ErrorKind::InvalidTimestamp, 0));
     }
@@ -353,7 +334,8 @@ impl TimeParts {
             return Ok(Some(Timestamp::from_unix_micros(e, offset)));
         }
         let Some(year) = self.year else {
-            let any = self.month.is_some() || self.day.is_some() || self.hour.is_some() || self.frac_us.is_some();
+            let any =
+                self.month.is_some() || self.day.is_some() || self.hour.is_some() || self.frac_us.is_some();
             return if any { Err(ErrorKind::InvalidTimestamp) } else { Ok(None) };
         };
         let days = match (self.month, self.day, self.yday) {
@@ -502,9 +484,7 @@ pub(crate) fn parse_strftime(
                 parts.offset = Some(parse_offset(z).map_err(|k| (k, p))?);
                 5
             }
-            S::WeekdayAbbr => {
-                word(rest, WEEKDAYS_FULL.iter().map(|w| &w[..3])).ok_or(bad(p))?.1
-            }
+            S::WeekdayAbbr => word(rest, WEEKDAYS_FULL.iter().map(|w| &w[..3])).ok_or(bad(p))?.1,
             S::WeekdayFull => word(rest, WEEKDAYS_FULL).ok_or(bad(p))?.1,
             S::EpochSeconds => {
                 let (n, l) = number(rest, 1, 12).ok_or(bad(p))?;
