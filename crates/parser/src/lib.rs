@@ -63,6 +63,7 @@ mod format;
 mod lines;
 mod parse;
 mod record;
+mod stats;
 mod time;
 
 pub use error::{ErrorKind, ParseError};
@@ -74,4 +75,5 @@ pub use format::{
 pub use lines::{lines, split_complete, Line, Lines};
 pub use parse::{Parser, ParserConfig};
 pub use record::LogRecord;
+pub use stats::ParseStats;
 pub use time::Timestamp;

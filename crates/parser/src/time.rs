@@ -32,6 +32,29 @@ impl Timestamp {
         Timestamp { unix_micros, offset_minutes }
     }
 
+    /// A validated UTC date and time (`None` for 30 Feb, hour 24, ...), offset 0.
+    ///
+    /// ```
+    /// use loglake_parser::Timestamp;
+    ///
+    /// assert_eq!(Timestamp::from_utc(2020, 5, 31, 5, 12, 1).unwrap().to_string(), "2020-05-31T05:12:01Z");
+    /// assert_eq!(Timestamp::from_utc(2019, 2, 29, 0, 0, 0), None);
+    /// ```
+    #[must_use]
+    pub const fn from_utc(year: i32, month: u8, day: u8, hour: u8, minute: u8, second: u8) -> Option<Self> {
+        if month == 0 || month > 12 || day == 0 || day > days_in_month(year, month) {
+            return None;
+        }
+        if hour > 23 || minute > 59 || second > 59 {
+            return None;
+        }
+        let secs = days_from_civil(year, month, day) * SECS_PER_DAY
+            + hour as i64 * 3600
+            + minute as i64 * 60
+            + second as i64;
+        Some(Timestamp::from_unix_micros(secs * MICROS_PER_SEC, 0))
+    }
+
     /// Microseconds since 1970-01-01T00:00:00Z (negative before it).
     #[must_use]
     pub const fn unix_micros(self) -> i64 {
