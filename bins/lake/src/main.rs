@@ -1,4 +1,5 @@
 //! `lake`: the loglake admin CLI.
+#![allow(clippy::doc_markdown, reason = "doc comments here are --help text, shown without markdown")]
 #![allow(clippy::print_stdout, reason = "a CLI prints its results")]
 #![allow(clippy::print_stderr, reason = "a CLI reports errors to its terminal")]
 

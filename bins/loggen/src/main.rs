@@ -1,4 +1,5 @@
 //! `loggen`: fake Apache access logs, flag-compatible with Fake-Apache-Log-Generator.
+#![allow(clippy::doc_markdown, reason = "doc comments here are --help text, shown without markdown")]
 #![allow(clippy::print_stderr, reason = "a CLI reports to its terminal")]
 
 use std::io::Write;

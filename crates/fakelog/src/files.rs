@@ -187,7 +187,8 @@ pub fn write_files(
     output: Output,
 ) -> Result<Vec<Report>, Error> {
     let pools = Arc::new(Pools::new(configs.first().map_or(0, |c| c.seed)));
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(configs.len().max(1));
+    let threads =
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(configs.len().max(1));
     let chunk = configs.len().div_ceil(threads.max(1)).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = configs

@@ -129,7 +129,8 @@ impl Default for Config {
     }
 }
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const VERBS: [&str; 4] = ["GET", "POST", "DELETE", "PUT"];
 const VERB_CUM: [f64; 4] = [0.6, 0.7, 0.8, 1.0];
 const STATUS: [&str; 4] = ["200", "404", "500", "301"];
@@ -176,7 +177,13 @@ impl Generator {
         let off = cfg.tz_offset_minutes;
         let sign = if off < 0 { b'-' } else { b'+' };
         let (h, m) = (off.unsigned_abs() / 60, off.unsigned_abs() % 60);
-        let tz = [sign, b'0' + (h / 10) as u8, b'0' + (h % 10) as u8, b'0' + (m / 10) as u8, b'0' + (m % 10) as u8];
+        let tz = [
+            sign,
+            b'0' + (h / 10) as u8,
+            b'0' + (h % 10) as u8,
+            b'0' + (m / 10) as u8,
+            b'0' + (m % 10) as u8,
+        ];
         Generator {
             cfg: cfg.clone(),
             rng: Rng::new(cfg.seed),
@@ -333,7 +340,7 @@ impl Generator {
             pools::referrer(rng, pools, out);
             out.extend_from_slice(b"\" \"");
             let ua: &str = if rng.chance(0.1) {
-                *rng.pick(&pools.bots)
+                pools.bots[rng.below(pools.bots.len())]
             } else {
                 let family = rng.weighted(&BROWSER_CUM);
                 rng.pick(&pools.browsers[family]).as_str()

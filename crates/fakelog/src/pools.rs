@@ -48,8 +48,16 @@ const SEARCH: [&str; 8] = [
     "https://www.baidu.com/s?wd=",
     "https://www.google.co.uk/search?q=",
 ];
-const TERMS: [&str; 8] =
-    ["apache+logs", "parquet", "cheap+flights", "weather", "rust+lang", "caf%C3%A9+near+me", "news", "log+analysis"];
+const TERMS: [&str; 8] = [
+    "apache+logs",
+    "parquet",
+    "cheap+flights",
+    "weather",
+    "rust+lang",
+    "caf%C3%A9+near+me",
+    "news",
+    "log+analysis",
+];
 
 const BOTS: [&str; 16] = [
     "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
@@ -82,8 +90,13 @@ pub(crate) struct Pools {
 
 impl Pools {
     pub(crate) fn new(seed: u64) -> Self {
-        let mut rng = Rng::new(seed ^ 0x706f_6f6c_73);
-        Pools { clients: clients(&mut rng), browsers: browsers(&mut rng), bots: BOTS.to_vec(), sites: sites(&mut rng) }
+        let mut rng = Rng::new(seed ^ 0x70_6f6f_6c73);
+        Pools {
+            clients: clients(&mut rng),
+            browsers: browsers(&mut rng),
+            bots: BOTS.to_vec(),
+            sites: sites(&mut rng),
+        }
     }
 }
 
@@ -184,7 +197,8 @@ fn sites(rng: &mut Rng) -> Vec<String> {
             let mut s = String::new();
             let scheme = if rng.chance(0.5) { "https" } else { "http" };
             let www = if rng.chance(0.6) { "www." } else { "" };
-            let _ = write!(s, "{scheme}://{www}{}{}.{}/", rng.pick(&WORDS), rng.pick(&WORDS), rng.pick(&TLDS));
+            let _ =
+                write!(s, "{scheme}://{www}{}{}.{}/", rng.pick(&WORDS), rng.pick(&WORDS), rng.pick(&TLDS));
             s
         })
         .collect()
@@ -209,5 +223,5 @@ pub(crate) fn referrer(rng: &mut Rng, pools: &Pools, out: &mut Vec<u8>) {
 }
 
 pub(crate) fn query_word(rng: &mut Rng) -> &'static str {
-    *rng.pick(&WORDS)
+    WORDS[rng.below(WORDS.len())]
 }

@@ -119,7 +119,12 @@ fn distributions_match_the_original() {
 fn multi_member_gzip_holds_every_line() {
     let dir = std::env::temp_dir().join(format!("fakelog-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let cfg = Config { seed: 2, start: start(), step: Step::Span { hours: 24.0, lines: 10_000 }, ..Config::default() };
+    let cfg = Config {
+        seed: 2,
+        start: start(),
+        step: Step::Span { hours: 24.0, lines: 10_000 },
+        ..Config::default()
+    };
     let mut g = Generator::new(&cfg);
     let report = write_file(&mut g, &dir, Some("web1"), 10_000, Output::Gz { members: 4, level: 1 }).unwrap();
     let path = report.path.unwrap();

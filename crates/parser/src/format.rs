@@ -32,7 +32,7 @@ pub enum Preset {
     VhostCommon,
     /// `%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"` — Debian's default.
     VhostCombined,
-    /// `%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %I %O` — Combined plus mod_logio.
+    /// `%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %I %O` — Combined plus `mod_logio`.
     CombinedIo,
 }
 
@@ -83,7 +83,7 @@ impl FromStr for Preset {
     }
 }
 
-/// What a `%` directive logs. Names follow the mod_log_config documentation.
+/// What a `%` directive logs. Names follow the `mod_log_config` documentation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Directive {
@@ -145,17 +145,17 @@ pub enum Directive {
     ServerNameUsed,
     /// `%X`: connection status when the response completed (`X`, `+`, `-`).
     ConnectionStatus,
-    /// `%I` (mod_logio): bytes received, with headers.
+    /// `%I` (`mod_logio`): bytes received, with headers.
     BytesReceived,
-    /// `%O` (mod_logio): bytes sent, with headers.
+    /// `%O` (`mod_logio`): bytes sent, with headers.
     BytesSent,
-    /// `%S` (mod_logio): bytes transferred, received plus sent.
+    /// `%S` (`mod_logio`): bytes transferred, received plus sent.
     BytesTransferred,
     /// `%{Name}^ti`: a request trailer.
     RequestTrailer(String),
     /// `%{Name}^to`: a response trailer.
     ResponseTrailer(String),
-    /// `%{Name}x` (mod_ssl): an SSL variable such as `SSL_PROTOCOL`.
+    /// `%{Name}x` (`mod_ssl`): an SSL variable such as `SSL_PROTOCOL`.
     SslVariable(String),
 }
 

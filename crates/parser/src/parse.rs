@@ -361,7 +361,7 @@ impl Parser {
             match step {
                 Step::Literal(lit) => {
                     let rest = &line[pos..];
-                    if !rest.starts_with(lit) {
+                    if !starts_with_short(rest, lit) {
                         let kind = if lit.starts_with(rest) {
                             ErrorKind::Truncated
                         } else {
@@ -423,7 +423,7 @@ impl Parser {
                 continue;
             }
             let rest = &line[j..];
-            if rest.starts_with(close) {
+            if starts_with_short(rest, close) {
                 let after = rest.get(close.len()).copied();
                 // The last field ends at the line's end or at a space (then trailing text
                 // follows). Elsewhere the closing literal is enough.
@@ -454,7 +454,9 @@ impl Parser {
                     Some(_) => return Err(ParseError::new(ErrorKind::UnexpectedText, pos)),
                     None => return Err(ParseError::new(ErrorKind::Truncated, pos)),
                 }
-                let Some(close) = memchr(b']', rest) else {
+                // `[dd/Mon/yyyy:HH:MM:SS +zzzz]` is 28 bytes; look there before searching
+                let close = if rest.get(27) == Some(&b']') { Some(27) } else { memchr(b']', rest) };
+                let Some(close) = close else {
                     return Err(ParseError::new(ErrorKind::InvalidTimestamp, pos + 1));
                 };
                 let (micros, offset) = parse_clf_time(&rest[1..close], &self.date_cache)
@@ -497,6 +499,15 @@ impl Parser {
 #[inline]
 fn scan_until(line: &[u8], pos: usize, term: &Term, no_spaces: bool) -> usize {
     let rest = &line[pos..];
+    if no_spaces {
+        // Tokens are short (addresses, `-`, status, sizes): a plain loop beats memchr's setup.
+        let stop = match term {
+            Term::Byte(b) => *b,
+            Term::Bytes(lit) => lit[0],
+            Term::End => b' ',
+        };
+        return pos + rest.iter().position(|&c| c == stop || c == b' ').unwrap_or(rest.len());
+    }
     let found = match term {
         Term::Byte(b) if no_spaces && *b != b' ' => memchr2(*b, b' ', rest),
         Term::Byte(b) => memchr(*b, rest),
@@ -506,6 +517,12 @@ fn scan_until(line: &[u8], pos: usize, term: &Term, no_spaces: bool) -> usize {
         Term::End => None,
     };
     pos + found.unwrap_or(rest.len())
+}
+
+/// `hay.starts_with(lit)` for the 1-3 byte literals of log formats, without a libc memcmp call.
+#[inline]
+fn starts_with_short(hay: &[u8], lit: &[u8]) -> bool {
+    hay.len() >= lit.len() && hay.iter().zip(lit).all(|(a, b)| a == b)
 }
 
 fn digits_len(b: &[u8]) -> usize {
@@ -611,10 +628,11 @@ fn is_protocol(b: &[u8]) -> bool {
 /// Splits `METHOD target PROTOCOL`; an invalid request line leaves every part `None`.
 fn split_request(v: &[u8], base: usize) -> RequestParts {
     let invalid = RequestParts::default();
-    let Some(first_sp) = memchr(b' ', v) else {
+    // the method and the protocol are short: plain loops beat memchr's setup here
+    let Some(first_sp) = v.iter().position(|&c| c == b' ') else {
         return invalid;
     };
-    let Some(last_sp) = memchr::memrchr(b' ', v) else {
+    let Some(last_sp) = v.iter().rposition(|&c| c == b' ') else {
         return invalid;
     };
     let method = &v[..first_sp];

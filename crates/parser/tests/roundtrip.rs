@@ -1,6 +1,7 @@
 //! Property tests: a random record rendered the way Apache renders it parses back equal, and
 //! arbitrary bytes never panic whatever the format.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
@@ -119,11 +120,11 @@ proptest! {
         let parser = Parser::preset(Preset::Combined);
         let p = parser.parse_line(line.as_bytes()).map_err(|e| TestCaseError::fail(format!("{line}: {e}")))?;
         prop_assert_eq!(p.client_ip(), Some(r.ip));
-        prop_assert_eq!(p.user().map(|u| u.into_owned()), r.user.clone());
+        prop_assert_eq!(p.user().map(Cow::into_owned), r.user.clone());
         prop_assert_eq!(p.time(), Some(r.time));
         prop_assert_eq!(p.method(), Some(r.method.as_str()));
-        prop_assert_eq!(p.path().map(|q| q.into_owned()), Some(r.path.clone()));
-        prop_assert_eq!(p.query().map(|q| q.into_owned()), r.query.clone());
+        prop_assert_eq!(p.path().map(Cow::into_owned), Some(r.path.clone()));
+        prop_assert_eq!(p.query().map(Cow::into_owned), r.query.clone());
         prop_assert_eq!(p.protocol(), Some(r.protocol));
         prop_assert_eq!(p.status(), Some(r.status));
         prop_assert_eq!(p.response_bytes(), r.bytes);
