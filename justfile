@@ -1,0 +1,42 @@
+# loglake everyday recipes. `just` lists them. Each one is a plain command you can also run by hand.
+
+_default:
+    @just --list
+
+# build everything (debug)
+build:
+    cargo build --workspace
+
+# the whole test suite (what README and CI run)
+test:
+    bash scripts/test.sh
+
+# fmt check + clippy with warnings as errors
+lint:
+    cargo fmt --all -- --check
+    cargo lint
+
+# format the code
+fmt:
+    cargo fmt --all
+
+# criterion benches (parser hot path vs a regex baseline); results in target/criterion
+bench:
+    cargo benchmark --bench parse
+
+# generate one day of logs into demo-lake/ and print the parse summary
+demo:
+    bash scripts/demo.sh
+
+# API docs, warnings as errors
+doc:
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+# a bounded fuzz run of each target (needs cargo-fuzz and a nightly-capable toolchain)
+fuzz seconds="120":
+    cd fuzz && cargo fuzz run parse_line -- -max_total_time={{seconds}}
+    cd fuzz && cargo fuzz run log_format -- -max_total_time={{seconds}}
+
+# everything CI runs
+ready:
+    bash .ci/run
