@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine that has the Rust toolchain and python3.
 #
-# It installs and starts whatever the tests need (today: nothing beyond cargo; the S3 and
-# engine read-back suites add a Python venv and a local S3 server here), then runs every test
-# of the workspace, the doctests, and a compile check of the fuzz targets.
+# Installs the pinned Python test packages into .venv (moto's S3 server), starts one S3 server
+# on a free port of 127.0.0.1 for all test binaries, runs every test of the workspace and the
+# doctests, then compile-checks the fuzz targets. The server is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,25 @@ if [ ! -f "$corpus" ]; then
   echo "error: the shared test corpus is missing ($corpus); it lives beside the checkout as shared/" >&2
   exit 1
 fi
+
+bash scripts/test-env.sh
+
+# never let the AWS SDK probe an EC2 metadata endpoint from a test machine
+export AWS_EC2_METADATA_DISABLED=true
+
+mkdir -p target
+port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+.venv/bin/moto_server -H 127.0.0.1 -p "$port" > target/moto-server.log 2>&1 &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 150); do
+  if .venv/bin/python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
+    break
+  fi
+  sleep 0.2
+done
+export LOGLAKE_S3_ENDPOINT="http://127.0.0.1:$port"
+echo "== S3 server (moto) on $LOGLAKE_S3_ENDPOINT"
 
 echo "== cargo test --workspace"
 cargo test --workspace --locked

@@ -25,7 +25,7 @@ type Source<R> = BufReader<io::Chain<io::Cursor<Vec<u8>>, R>>;
 
 enum Inner<R: Read> {
     Plain(Source<R>),
-    Gzip(MultiGzDecoder<Source<R>>),
+    Gzip(Box<MultiGzDecoder<Source<R>>>),
 }
 
 /// A reader that yields an object's decoded bytes; errors name the object.
@@ -87,7 +87,7 @@ impl<R: Read> DecodedReader<R> {
         }
         let is_gzip = head[..n] == GZIP_MAGIC;
         let buf = BufReader::with_capacity(BUF, io::Cursor::new(head[..n].to_vec()).chain(raw));
-        let inner = if is_gzip { Inner::Gzip(MultiGzDecoder::new(buf)) } else { Inner::Plain(buf) };
+        let inner = if is_gzip { Inner::Gzip(Box::new(MultiGzDecoder::new(buf))) } else { Inner::Plain(buf) };
         Ok(DecodedReader { inner, object: object.to_owned(), decoded: 0 })
     }
 

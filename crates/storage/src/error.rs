@@ -39,7 +39,7 @@ pub enum StorageError {
         bucket: String,
     },
     /// An S3 request failed (after the configured retries).
-    #[error("S3 {op} {object} failed{}: {message}", status.map(|s| format!(" (HTTP {s}{})", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())).unwrap_or_default())]
+    #[error("S3 {op} {object} failed{}", status.map(|s| format!(" (HTTP {s}{})", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())).unwrap_or_default())]
     S3 {
         /// The operation (`GetObject`, `PutObject`, ...).
         op: &'static str,
@@ -49,8 +49,6 @@ pub enum StorageError {
         status: Option<u16>,
         /// S3 error code (`SlowDown`, `AccessDenied`, ...), when the response had one.
         code: Option<String>,
-        /// The SDK's description of the failure, with its causes.
-        message: String,
         /// The underlying error.
         #[source]
         source: BoxError,

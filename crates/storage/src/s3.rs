@@ -207,7 +207,8 @@ impl S3Backend {
     }
 
     fn show(&self, key: &str) -> String {
-        format!("s3://{}/{}", self.bucket, self.full(key))
+        let full = self.full(key);
+        format!("s3://{}/{}", self.bucket, full.trim_end_matches('/'))
     }
 
     fn err<E>(
@@ -226,8 +227,7 @@ impl S3Backend {
             Some("NoSuchKey") => return StorageError::NotFound { object: self.show(key) },
             _ => {}
         }
-        let message = DisplayErrorContext(&e).to_string();
-        StorageError::S3 { op, object: self.show(key), status, code, message, source: Box::new(e) }
+        StorageError::S3 { op, object: self.show(key), status, code, source: Box::new(e) }
     }
 
     pub(crate) fn check(&self) -> Result<(), StorageError> {
@@ -317,13 +317,11 @@ impl S3Backend {
                         }
                     }
                     Some(Err(e)) => {
-                        let message = DisplayErrorContext(&e).to_string();
                         let err = StorageError::S3 {
                             op: "GetObject (body)",
                             object,
                             status: None,
                             code: None,
-                            message,
                             source: Box::new(e),
                         };
                         let _ = tx.send(Err(err)).await;
@@ -355,7 +353,6 @@ impl S3Backend {
                         object: self.show(key.as_str()),
                         status: None,
                         code: None,
-                        message: DisplayErrorContext(&e).to_string(),
                         source: Box::new(e),
                     })
                 }
@@ -498,9 +495,8 @@ impl S3Backend {
                     )
                     .send(),
             );
-            let e = match r {
-                Ok(_) => return Ok(PutOutcome::Created),
-                Err(e) => e,
+            let Err(e) = r else {
+                return Ok(PutOutcome::Created);
             };
             let status = e.raw_response().map(|r| r.status().as_u16());
             if status == Some(412) {
@@ -537,7 +533,6 @@ impl S3Backend {
                     object: self.show(batch[0].as_str()),
                     status: None,
                     code: None,
-                    message: e.to_string(),
                     source: Box::new(e),
                 })?;
             let delete = Delete::builder().set_objects(Some(ids)).quiet(true).build().map_err(|e| {
@@ -546,7 +541,6 @@ impl S3Backend {
                     object: self.show(batch[0].as_str()),
                     status: None,
                     code: None,
-                    message: e.to_string(),
                     source: Box::new(e),
                 }
             })?;
@@ -561,8 +555,13 @@ impl S3Backend {
                     object: format!("s3://{}/{key}", self.bucket),
                     status: None,
                     code: first.code().map(str::to_owned),
-                    message: first.message().unwrap_or("delete failed").to_owned(),
-                    source: format!("{} of {} deletes failed", out.errors().len(), batch.len()).into(),
+                    source: format!(
+                        "{} of {} deletes failed: {}",
+                        out.errors().len(),
+                        batch.len(),
+                        first.message().unwrap_or("no message")
+                    )
+                    .into(),
                 });
             }
         }
@@ -595,7 +594,7 @@ impl S3Backend {
         Ok(out.uploads().iter().filter_map(|u| u.key().map(str::to_owned)).collect())
     }
 
-    /// The ETag S3 gives `data` when we upload it (MD5, or MD5 of part MD5s with `-N`).
+    /// The `ETag` S3 gives `data` when we upload it (MD5, or MD5 of part MD5s with `-N`).
     pub(crate) fn expected_etag(&self, data: &mut dyn Read) -> io::Result<String> {
         let first = read_chunk(data, self.threshold)?;
         if first.len() < self.threshold {

@@ -22,7 +22,7 @@ pub struct ObjectMeta {
     pub key: ObjectKey,
     /// Size in bytes.
     pub size: u64,
-    /// Entity tag: S3's ETag (without quotes); on disk, size and modification time. A changed
+    /// Entity tag: S3's `ETag` (without quotes); on disk, size and modification time. A changed
     /// object gets a new one.
     pub etag: String,
     /// Last modification time.
@@ -320,7 +320,7 @@ impl Store {
     }
 
     /// Whether the object exists with exactly the content of a local file (S3: size and the
-    /// ETag the upload would get; disk: size and bytes).
+    /// `ETag` the upload would get; disk: size and bytes).
     ///
     /// # Errors
     /// A backend error, or [`StorageError::Io`] reading the file.

@@ -1,8 +1,6 @@
 //! One behavioural suite, run against both backends: the local directory and S3 (HTTP to a
 //! real S3-compatible server on 127.0.0.1).
 
-mod support;
-
 use std::io::{self, Read, Write};
 use std::sync::{Arc, Barrier};
 
@@ -38,7 +36,7 @@ fn filler(n: usize) -> Vec<u8> {
         .collect()
 }
 
-suite!(round_trip_with_spaces_and_unicode, |store| {
+loglake_testkit::suite!(round_trip_with_spaces_and_unicode, |store| {
     let k = key("raw/access_logs/dt=2020-05-31/web 1 – ü.log");
     store.put_bytes(&k, b"hello\n").unwrap();
     assert_eq!(store.get_bytes(&k).unwrap(), b"hello\n");
@@ -54,7 +52,7 @@ suite!(round_trip_with_spaces_and_unicode, |store| {
     assert_eq!(again.size, 12);
 });
 
-suite!(zero_byte_objects, |store| {
+loglake_testkit::suite!(zero_byte_objects, |store| {
     let k = key("raw/empty.log");
     store.put_bytes(&k, b"").unwrap();
     assert_eq!(store.head(&k).unwrap().unwrap().size, 0);
@@ -62,7 +60,7 @@ suite!(zero_byte_objects, |store| {
     assert_eq!(decoded(store, &k).unwrap(), (Compression::None, Vec::new()));
 });
 
-suite!(listing_follows_pagination_past_1000_keys, |store| {
+loglake_testkit::suite!(listing_follows_pagination_past_1000_keys, |store| {
     let keys: Vec<ObjectKey> = (0..1234).map(|i| key(&format!("many/k{i:05}"))).collect();
     std::thread::scope(|s| {
         for chunk in keys.chunks(160) {
@@ -84,7 +82,7 @@ suite!(listing_follows_pagination_past_1000_keys, |store| {
     assert_eq!(store.list("").unwrap().len(), 1);
 });
 
-suite!(missing_objects_and_prefixes, |store| {
+loglake_testkit::suite!(missing_objects_and_prefixes, |store| {
     let k = key("raw/nope.log");
     assert_eq!(store.head(&k).unwrap(), None);
     let err = store.get_bytes(&k).unwrap_err();
@@ -96,7 +94,7 @@ suite!(missing_objects_and_prefixes, |store| {
     store.delete_many(&[k]).unwrap();
 });
 
-suite!(ranged_reads, |store| {
+loglake_testkit::suite!(ranged_reads, |store| {
     let k = key("r/data.bin");
     let data: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
     store.put_bytes(&k, &data).unwrap();
@@ -107,7 +105,7 @@ suite!(ranged_reads, |store| {
     assert!(store.get_range(&key("r/missing"), 0..10).unwrap_err().is_not_found());
 });
 
-suite!(put_if_absent_has_one_winner, |store| {
+loglake_testkit::suite!(put_if_absent_has_one_winner, |store| {
     let k = key("_delta_log/00000000000000000000.json");
     assert_eq!(store.put_if_absent(&k, b"first").unwrap(), PutOutcome::Created);
     assert_eq!(store.put_if_absent(&k, b"second").unwrap(), PutOutcome::AlreadyExists);
@@ -136,7 +134,7 @@ suite!(put_if_absent_has_one_winner, |store| {
     assert_eq!(store.list("_delta_log/").unwrap().len(), 2);
 });
 
-suite!(large_objects_stream_and_multipart, |store| {
+loglake_testkit::suite!(large_objects_stream_and_multipart, |store| {
     // 11 MiB with 5 MiB parts: three parts on S3; a streaming temp file on disk
     let k = key("big/object.bin");
     let data = filler(11 * 1024 * 1024 + 17);
@@ -170,7 +168,7 @@ impl Read for Failing {
     }
 }
 
-suite!(failed_uploads_leave_nothing, |store| {
+loglake_testkit::suite!(failed_uploads_leave_nothing, |store| {
     let k = key("big/failed.bin");
     let err = store.put_reader(&k, &mut Failing { ok: 7 * 1024 * 1024, sent: 0 }).unwrap_err();
     assert!(err.to_string().contains("big/failed.bin"), "{err}");
@@ -182,7 +180,7 @@ suite!(failed_uploads_leave_nothing, |store| {
     assert!(store.list("big/").unwrap().is_empty(), "no temp files");
 });
 
-suite!(decoding_goes_by_content_not_name, |store| {
+loglake_testkit::suite!(decoding_goes_by_content_not_name, |store| {
     let text = b"line one\nline two\n";
     let mut two_members = gzip(b"line one\n");
     two_members.extend(gzip(b"line two\n"));
@@ -199,7 +197,7 @@ suite!(decoding_goes_by_content_not_name, |store| {
     }
 });
 
-suite!(truncated_gzip_is_a_clear_error, |store| {
+loglake_testkit::suite!(truncated_gzip_is_a_clear_error, |store| {
     let body: Vec<u8> = (0..100_000).flat_map(|i: u32| format!("line {i}\n").into_bytes()).collect();
     let gz = gzip(&body);
     let k = key("raw/cut.log.gz");
@@ -209,7 +207,7 @@ suite!(truncated_gzip_is_a_clear_error, |store| {
     assert!(msg.contains("raw/cut.log.gz") && msg.contains("corrupt or truncated gzip"), "{msg}");
 });
 
-suite!(keys_cannot_escape_the_root, |store| {
+loglake_testkit::suite!(keys_cannot_escape_the_root, |store| {
     for bad in ["../x", "a/../../x", "/etc/passwd", "a//b", "./a"] {
         assert!(matches!(ObjectKey::new(bad), Err(StorageError::InvalidKey { .. })), "{bad}");
     }
@@ -220,8 +218,8 @@ suite!(keys_cannot_escape_the_root, |store| {
     assert!(base.join("../../etc").is_err());
 });
 
-suite!(copy_and_identical, |store| {
-    let dir = support::TempDir::new();
+loglake_testkit::suite!(copy_and_identical, |store| {
+    let dir = loglake_testkit::TempDir::new();
     let path = dir.0.join("upload.log");
     std::fs::write(&path, b"same bytes\n").unwrap();
     let k = key("raw/dt=2020-05-31/upload.log");
@@ -238,8 +236,8 @@ suite!(copy_and_identical, |store| {
 
 #[test]
 fn a_missing_bucket_is_named() {
-    let opts = support::s3_options(&format!("http://{}", support::s3_addr()));
-    let store = support::s3_store_on("no-such-bucket-here", &opts);
+    let opts = loglake_testkit::s3_options(&format!("http://{}", loglake_testkit::s3_addr()));
+    let store = loglake_testkit::s3_store_on("no-such-bucket-here", &opts);
     let err = store.check().unwrap_err();
     assert!(matches!(err, StorageError::NoSuchBucket { .. }), "{err}");
     assert_eq!(err.to_string(), "s3://no-such-bucket-here: no such bucket");

@@ -2,12 +2,10 @@
 //! succeed through retries, or fail with a clear error once retries run out — and a lost
 //! response to a conditional write is reported as uncertain, then resolved.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use loglake_storage::{ObjectKey, PutOutcome, StorageError, Store};
-use support::proxy::{Fault, Proxy};
+use loglake_testkit::proxy::{Fault, Proxy};
 
 fn key(s: &str) -> ObjectKey {
     ObjectKey::new(s).unwrap()
@@ -15,15 +13,17 @@ fn key(s: &str) -> ObjectKey {
 
 /// A bucket with one object, and a store that reaches it through a fresh proxy.
 fn setup(max_attempts: u32) -> (Proxy, Store, Store) {
-    let bucket = support::unique("faults");
-    support::create_bucket(&bucket);
-    let direct =
-        support::s3_store_on(&bucket, &support::s3_options(&format!("http://{}", support::s3_addr())));
+    let bucket = loglake_testkit::unique("faults");
+    loglake_testkit::create_bucket(&bucket);
+    let direct = loglake_testkit::s3_store_on(
+        &bucket,
+        &loglake_testkit::s3_options(&format!("http://{}", loglake_testkit::s3_addr())),
+    );
     direct.put_bytes(&key("raw/a.log"), b"payload\n").unwrap();
-    let proxy = Proxy::start(support::s3_addr());
-    let mut opts = support::s3_options(&proxy.endpoint());
+    let proxy = Proxy::start(loglake_testkit::s3_addr());
+    let mut opts = loglake_testkit::s3_options(&proxy.endpoint());
     opts.max_attempts = max_attempts;
-    let via_proxy = support::s3_store_on(&bucket, &opts);
+    let via_proxy = loglake_testkit::s3_store_on(&bucket, &opts);
     (proxy, via_proxy, direct)
 }
 

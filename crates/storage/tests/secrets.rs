@@ -2,13 +2,11 @@
 //! and retries are visible as `tracing` warnings. (Own test binary: it installs the global
 //! subscriber, which the SDK's worker threads need.)
 
-mod support;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use loglake_storage::{ObjectKey, Store};
-use support::proxy::{Fault, Proxy};
+use loglake_testkit::proxy::{Fault, Proxy};
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -33,10 +31,10 @@ fn secret_never_logged_and_retries_visible() {
         .with_writer(move || writer.clone())
         .init();
 
-    let bucket = support::unique("secrets");
-    support::create_bucket(&bucket);
-    let proxy = Proxy::start(support::s3_addr());
-    let store: Store = support::s3_store_on(&bucket, &support::s3_options(&proxy.endpoint()));
+    let bucket = loglake_testkit::unique("secrets");
+    loglake_testkit::create_bucket(&bucket);
+    let proxy = Proxy::start(loglake_testkit::s3_addr());
+    let store: Store = loglake_testkit::s3_store_on(&bucket, &loglake_testkit::s3_options(&proxy.endpoint()));
     let k = ObjectKey::new("raw/x.log").unwrap();
     let mut errors = Vec::new();
     proxy.push([Fault::Respond(503, "SlowDown"), Fault::Close]);
@@ -53,7 +51,7 @@ fn secret_never_logged_and_retries_visible() {
     assert!(logs.contains("retrying S3 request"), "retries are visible as warnings");
     assert!(shown.contains("AccessDenied"), "{shown}");
     for text in [&logs, &shown] {
-        assert!(!text.contains(support::SECRET), "the secret key leaked");
+        assert!(!text.contains(loglake_testkit::SECRET), "the secret key leaked");
         // nor a recognisable piece of it
         assert!(!text.contains("never+printed"), "part of the secret key leaked");
     }

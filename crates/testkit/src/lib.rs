@@ -1,6 +1,8 @@
-//! Test harness: a real S3-compatible server (moto) on 127.0.0.1, a tokio runtime, temp
-//! directories, and a fault-injecting TCP proxy.
-#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+//! Test harness shared by loglake's test suites: a real S3-compatible server (moto) on
+//! 127.0.0.1, a tokio runtime, temporary lakes, and a fault-injecting TCP proxy.
+//!
+//! The server is `LOGLAKE_S3_ENDPOINT` when set (`scripts/test.sh` starts one for the whole
+//! run), else a `moto_server` from `.venv` that each test binary starts on a free port.
 
 pub mod proxy;
 
@@ -29,7 +31,9 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-fn workspace_root() -> PathBuf {
+/// The workspace root (where `.venv` lives).
+#[must_use]
+pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
@@ -75,6 +79,7 @@ pub fn s3_addr() -> SocketAddr {
             moto.display(),
             std::process::id()
         );
+        #[allow(clippy::zombie_processes, reason = "the watchdog shell outlives this process on purpose")]
         Command::new("sh")
             .arg("-c")
             .arg(script)
@@ -138,9 +143,18 @@ pub fn s3_store_on(bucket: &str, opts: &S3Options) -> Store {
 }
 
 /// A temporary directory removed on drop.
+#[derive(Debug)]
 pub struct TempDir(pub PathBuf);
 
+impl Default for TempDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TempDir {
+    /// A new empty directory under the system temp dir.
+    #[must_use]
     pub fn new() -> Self {
         let p = std::env::temp_dir().join(unique("loglake-storage-test"));
         std::fs::create_dir_all(&p).unwrap();
@@ -170,14 +184,14 @@ macro_rules! suite {
 
             #[test]
             fn local() {
-                let (store, _dir) = $crate::support::local_store();
+                let (store, _dir) = $crate::local_store();
                 let $store = &store;
                 $body
             }
 
             #[test]
             fn s3() {
-                let store = $crate::support::s3_store();
+                let store = $crate::s3_store();
                 let $store = &store;
                 $body
             }

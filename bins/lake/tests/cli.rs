@@ -1,0 +1,93 @@
+//! The `lake` binary end to end: upload to a local lake and to S3 (the test server), parse.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use loglake_testkit::{create_bucket, s3_addr, unique, TempDir, SECRET};
+
+fn lake(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lake"))
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "AKIDLOGLAKETEST")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("LOGLAKE_LAKE")
+        .output()
+        .expect("run lake")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn sample_files(dir: &Path) -> Vec<String> {
+    let a = dir.join("web1_access_log_20200531-125656.log");
+    let b = dir.join("web2_access_log_20200601-000102.log");
+    std::fs::write(&a, "127.0.0.1 - - [31/May/2020:12:56:56 +0000] \"GET / HTTP/1.0\" 200 5\n").unwrap();
+    std::fs::write(&b, "127.0.0.1 - - [01/Jun/2020:00:01:02 +0000] \"GET / HTTP/1.0\" 200 5\n").unwrap();
+    vec![a.display().to_string(), b.display().to_string()]
+}
+
+#[test]
+fn upload_to_a_local_lake_then_rerun_skips() {
+    let dir = TempDir::new();
+    let files = sample_files(&dir.0);
+    let lake_dir = dir.0.join("lake");
+    let lake_arg = lake_dir.display().to_string();
+    let mut args = vec!["upload", "--lake", &lake_arg];
+    args.extend(files.iter().map(String::as_str));
+    let out = lake(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("2 uploaded, 0 skipped"), "{}", text(&out));
+    assert!(lake_dir.join("raw/access_logs/dt=2020-05-31/web1_access_log_20200531-125656.log").is_file());
+    assert!(lake_dir.join("raw/access_logs/dt=2020-06-01/web2_access_log_20200601-000102.log").is_file());
+    let again = lake(&args);
+    assert!(text(&again).contains("0 uploaded, 2 skipped"), "{}", text(&again));
+}
+
+#[test]
+fn upload_to_s3() {
+    let bucket = unique("cli");
+    create_bucket(&bucket);
+    let dir = TempDir::new();
+    let files = sample_files(&dir.0);
+    let endpoint = format!("http://{}", s3_addr());
+    let lake_url = format!("s3://{bucket}/lake");
+    let mut args = vec!["upload", "--lake", &lake_url, "--s3-endpoint", &endpoint, "--date", "2020-07-04"];
+    args.extend(files.iter().map(String::as_str));
+    let out = lake(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains(&format!(
+            "s3://{bucket}/lake/raw/access_logs/dt=2020-07-04/web1_access_log_20200531-125656.log"
+        )),
+        "{t}"
+    );
+    let again = lake(&args);
+    assert!(text(&again).contains("0 uploaded, 2 skipped"), "{}", text(&again));
+    assert!(!t.contains(SECRET) && !text(&again).contains(SECRET));
+}
+
+#[test]
+fn errors_are_one_line_with_exit_2() {
+    let endpoint = format!("http://{}", s3_addr());
+    let dir = TempDir::new();
+    let files = sample_files(&dir.0);
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["upload", "--lake", "s3://no-such-bucket-zz/x", "--s3-endpoint", &endpoint, &files[0]],
+        vec!["upload", "--lake", "s3://BAD/x", &files[0]],
+        vec!["upload", "--lake", "/tmp/x", "/no/such/file.log"],
+        vec!["parse", "--format", "%h %Z", &files[0]],
+    ];
+    for args in cases {
+        let out = lake(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("lake: error:"), "{args:?}: {err}");
+        assert!(!err.contains(SECRET));
+    }
+    let out = lake(&["upload", "--lake", "/tmp/x", "--date", "2020-02-30", &files[0]]);
+    assert_eq!(out.status.code(), Some(2), "a bad --date is refused by the flag parser");
+}
