@@ -5,6 +5,7 @@
 //! `cargo bench -p loglake-benches --bench storage` (the S3 rows need `bash scripts/test-env.sh`)
 
 #![allow(missing_docs, reason = "criterion_group! generates an undocumented function")]
+#![allow(clippy::print_stderr, reason = "a bench tells why it skipped a row")]
 
 use std::io::{Read, Write};
 use std::path::Path;
