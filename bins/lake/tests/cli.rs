@@ -91,3 +91,39 @@ fn errors_are_one_line_with_exit_2() {
     let out = lake(&["upload", "--lake", "/tmp/x", "--date", "2020-02-30", &files[0]]);
     assert_eq!(out.status.code(), Some(2), "a bad --date is refused by the flag parser");
 }
+
+#[test]
+fn testdata_parses_as_documented() {
+    let root = loglake_testkit::workspace_root().join("testdata/logs");
+    let file = |n: &str| root.join(n).display().to_string();
+    let (combined, mixed, multi) =
+        (file("combined.log"), file("mixed-malformed.log"), file("multi-member.log"));
+    let out = lake(&["parse", "--format", "combined", "--fallback", "common", &combined, &mixed, &multi]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    let total = t.split("== total").nth(1).expect("a total section");
+    for expected in [
+        "lines                24",
+        "accepted             17",
+        "rejected              7",
+        "invalid request lines 4",
+        "format 1             1",
+    ] {
+        assert!(total.contains(expected), "missing `{expected}` in:\n{total}");
+    }
+    for code in [
+        "empty_line",
+        "bad_date",
+        "bad_offset",
+        "bad_status",
+        "bad_number",
+        "unterminated_quote",
+        "unexpected_text",
+    ] {
+        assert!(total.contains(&format!("{code:<20}         1")), "{code} once:\n{total}");
+    }
+    // the gzip named .log holds the same 7 lines as combined.log
+    let per_file: Vec<&str> = t.split("== ").collect();
+    let multi_section = per_file.iter().find(|s| s.contains("multi-member.log")).unwrap();
+    assert!(multi_section.contains("accepted              7"), "{multi_section}");
+}

@@ -62,6 +62,30 @@ fn responses_cut_short_are_retried() {
 }
 
 #[test]
+fn requests_cut_short_are_retried() {
+    let (proxy, store, direct) = setup(4);
+    proxy.push([Fault::CutRequest(10), Fault::CutRequest(300)]);
+    store.put_bytes(&key("raw/c.log"), &vec![b'c'; 100_000]).unwrap();
+    assert_eq!(direct.get_bytes(&key("raw/c.log")).unwrap().len(), 100_000);
+    assert!(proxy.connections() >= 3);
+}
+
+#[test]
+fn slow_responses_time_out_and_are_retried() {
+    let bucket = loglake_testkit::unique("timeouts");
+    loglake_testkit::create_bucket(&bucket);
+    let proxy = Proxy::start(loglake_testkit::s3_addr());
+    let mut opts = loglake_testkit::s3_options(&proxy.endpoint());
+    opts.read_timeout = Duration::from_millis(500);
+    let store = loglake_testkit::s3_store_on(&bucket, &opts);
+    proxy.push([Fault::Delay(Duration::from_millis(1500))]);
+    let t = Instant::now();
+    store.put_bytes(&key("raw/t.log"), b"eventually").unwrap();
+    assert!(t.elapsed() >= Duration::from_millis(500), "the first attempt waited for its timeout");
+    assert_eq!(store.get_bytes(&key("raw/t.log")).unwrap(), b"eventually");
+}
+
+#[test]
 fn retries_run_out_with_a_clear_error() {
     let (proxy, store, _) = setup(3);
     proxy.set_default(Fault::Respond(503, "SlowDown"));

@@ -21,6 +21,8 @@ pub enum Fault {
     /// Forward the request; once the server has answered, forward only this many response
     /// bytes and close: the server did the work, the client never learns it.
     CutResponse(usize),
+    /// Forward only this many request bytes, then reset the connection.
+    CutRequest(usize),
     /// Answer with this HTTP status and S3 error code without contacting the server.
     Respond(u16, &'static str),
 }
@@ -132,6 +134,22 @@ fn handle(mut client: TcpStream, upstream: SocketAddr, fault: Fault) -> io::Resu
             let up = thread::spawn(move || pipe(c2, s2));
             pipe(server, client);
             let _ = up.join();
+            Ok(())
+        }
+        Fault::CutRequest(n) => {
+            let mut server = TcpStream::connect(upstream)?;
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut sent = 0;
+            while sent < n {
+                let k = client.read(&mut buf[..(n - sent).min(64 * 1024)])?;
+                if k == 0 {
+                    break;
+                }
+                server.write_all(&buf[..k])?;
+                sent += k;
+            }
+            let _ = server.shutdown(Shutdown::Both);
+            let _ = client.shutdown(Shutdown::Both);
             Ok(())
         }
         Fault::CutResponse(n) => {
