@@ -5,20 +5,10 @@ use std::str::FromStr;
 
 use loglake_storage::{ObjectKey, StorageError};
 
+use crate::error::CatalogError;
+
 /// Where raw access logs land, as uploaded, by arrival date.
 pub const RAW_ACCESS_LOGS: &str = "raw/access_logs";
-
-/// Errors about the lake layout.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CatalogError {
-    /// Not a `YYYY-MM-DD` date (or not a real one).
-    #[error("invalid date `{0}`: expected YYYY-MM-DD")]
-    InvalidDate(String),
-    /// A name that cannot be part of a key.
-    #[error(transparent)]
-    Key(#[from] StorageError),
-}
 
 /// A UTC calendar date: the `dt=` partition value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -125,7 +115,7 @@ pub fn raw_partition_prefix(date: Date) -> String {
 /// [`CatalogError::Key`] when the file name cannot be a key segment (`..`, a `/`, ...).
 pub fn raw_object_key(date: Date, file_name: &str) -> Result<ObjectKey, CatalogError> {
     if file_name.contains('/') {
-        return Err(CatalogError::Key(StorageError::InvalidKey {
+        return Err(CatalogError::Storage(StorageError::InvalidKey {
             key: file_name.to_owned(),
             reason: "a file name may not contain '/'",
         }));

@@ -1,19 +1,49 @@
-//! The lake's layout: where every table and partition lives.
+//! The lake's tables: layout, schemas, Parquet files and the Delta Lake log.
 //!
-//! This crate is the only one that knows table paths. Today it holds the raw landing area
-//! (`raw/access_logs/dt=YYYY-MM-DD/`) and the partition date type; the curated and aggregate
-//! tables, their schemas, Parquet I/O and the Delta Lake log arrive with the catalog issue.
+//! # Brief overview
+//!
+//! A [`TableDef`] ([`ACCESS_LOGS`], [`REJECTS`], ...) says where a table lives, its columns
+//! and its partitioning. [`BatchBuilder`] collects rows as [`Value`]s and yields a [`Batch`],
+//! sorted by the table's sort column. A [`Table`] writes a batch as one Parquet file into a
+//! [`PartitionKey`] (`dt=YYYY-MM-DD/hour=HH`, UTC) and then commits a batch's files to the
+//! Delta log in one atomic commit (storage's put-if-absent) that replaces the batch's previous
+//! files — so reruns replace instead of duplicating, and readers never see half a batch.
+//!
+//! This is the only crate that uses arrow2 / parquet2 (unmaintained upstream; arrow2 carries
+//! RUSTSEC-2025-0038, in an API we never call): they stay behind the types above, so moving
+//! to the official `arrow` / `parquet` crates touches this crate only.
 //!
 //! ```
-//! use loglake_catalog::{raw_object_key, Date};
+//! use loglake_catalog::{BatchBuilder, PartitionKey, Table, Value, REJECTS};
+//! use loglake_storage::Store;
 //!
-//! let date = Date::from_file_name("web_access_log_20200531-125656.log.gz").unwrap();
-//! assert_eq!(date.to_string(), "2020-05-31");
-//! let key = raw_object_key(date, "web_access_log_20200531-125656.log.gz")?;
-//! assert_eq!(key.as_str(), "raw/access_logs/dt=2020-05-31/web_access_log_20200531-125656.log.gz");
+//! let dir = std::env::temp_dir().join(format!("loglake-catalog-doc-{}", std::process::id()));
+//! let store = Store::local(&dir);
+//! let mut rows = BatchBuilder::new(&REJECTS);
+//! rows.push(&[Value::Str("raw/a.log"), Value::Int(7), Value::Str("bad_date"), Value::Int(16),
+//!             Value::Bytes(b"1.2.3.4 - - [31/Feb/2020..."), Value::Str("1.2.3.4 - - [31/Feb/2020...")])?;
+//! let table = Table::new(&store, &REJECTS);
+//! let file = table.write_file(PartitionKey::day("2020-05-31".parse()?), "raw/a.log", &rows.finish()?)?;
+//! table.commit_batch("raw/a.log", &[file], serde_json::json!({"job": "doc"}))?;
+//! assert_eq!(table.snapshot()?.num_records(), 1);
+//! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok::<(), loglake_catalog::CatalogError>(())
 //! ```
 
+mod batch;
+mod delta;
+mod error;
 mod layout;
+mod parquet;
+mod schema;
+mod table;
 
-pub use layout::{raw_object_key, raw_partition_prefix, CatalogError, Date, RAW_ACCESS_LOGS};
+pub use batch::{Batch, BatchBuilder, Value};
+pub use delta::{
+    commit_file_name, Action, Add, MetaData, PartitionValues, Protocol, Remove, Snapshot, BATCH_TAG,
+};
+pub use error::CatalogError;
+pub use layout::{raw_object_key, raw_partition_prefix, Date, RAW_ACCESS_LOGS};
+pub use parquet::{write_parquet, Codec, WriteOptions};
+pub use schema::{Column, ColumnType, Partitioning, TableDef, ACCESS_LOGS, REJECTS, TABLES};
+pub use table::{CommitOutcome, PartitionKey, StagedFile, Table};

@@ -1,0 +1,246 @@
+//! Table definitions: columns, types, partitioning — in our own types, so no other crate
+//! sees arrow2.
+
+use serde_json::json;
+
+/// A column's type, restricted to what every engine maps cleanly (signed integers only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ColumnType {
+    /// Microseconds since the epoch, UTC: Parquet INT64 `TIMESTAMP(MICROS, isAdjustedToUTC=true)`.
+    Timestamp,
+    /// 16-bit signed integer.
+    Int16,
+    /// 32-bit signed integer.
+    Int32,
+    /// 64-bit signed integer.
+    Int64,
+    /// Boolean.
+    Bool,
+    /// UTF-8 text.
+    Utf8,
+    /// UTF-8 text with few distinct values, dictionary-encoded in Parquet.
+    DictUtf8,
+    /// Raw bytes.
+    Binary,
+}
+
+impl ColumnType {
+    /// The Spark / Delta type name.
+    #[must_use]
+    pub const fn spark_name(self) -> &'static str {
+        match self {
+            ColumnType::Timestamp => "timestamp",
+            ColumnType::Int16 => "short",
+            ColumnType::Int32 => "integer",
+            ColumnType::Int64 => "long",
+            ColumnType::Bool => "boolean",
+            ColumnType::Utf8 | ColumnType::DictUtf8 => "string",
+            ColumnType::Binary => "binary",
+        }
+    }
+}
+
+/// One column of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Column {
+    /// Name (snake case).
+    pub name: &'static str,
+    /// Type.
+    pub ty: ColumnType,
+    /// Whether it may be NULL.
+    pub nullable: bool,
+    /// What it holds (docs/data-model.md is generated from the same words).
+    pub doc: &'static str,
+}
+
+const fn col(name: &'static str, ty: ColumnType, nullable: bool, doc: &'static str) -> Column {
+    Column { name, ty, nullable, doc }
+}
+
+/// How a table's files are partitioned (Hive style, UTC event time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Partitioning {
+    /// `dt=YYYY-MM-DD/`.
+    Day,
+    /// `dt=YYYY-MM-DD/hour=HH/`.
+    DayHour,
+}
+
+impl Partitioning {
+    /// The partition columns, in path order.
+    #[must_use]
+    pub const fn columns(self) -> &'static [&'static str] {
+        match self {
+            Partitioning::Day => &["dt"],
+            Partitioning::DayHour => &["dt", "hour"],
+        }
+    }
+}
+
+/// A table of the lake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TableDef {
+    /// Path under the lake root, e.g. `curated/access_logs`.
+    pub path: &'static str,
+    /// Short name for SQL (`access_logs`).
+    pub name: &'static str,
+    /// What a row is.
+    pub doc: &'static str,
+    /// Data columns (partition columns live only in paths).
+    pub columns: &'static [Column],
+    /// Partitioning.
+    pub partitioning: Partitioning,
+    /// Rows are sorted by this column inside each file, when set.
+    pub sort_by: Option<&'static str>,
+}
+
+use ColumnType as T;
+
+/// `curated/access_logs`: one row per parsed request.
+pub const ACCESS_LOGS: TableDef = TableDef {
+    path: "curated/access_logs",
+    name: "access_logs",
+    doc: "One row per parsed request line, partitioned by the UTC date and hour of the request.",
+    columns: &[
+        col(
+            "ts",
+            T::Timestamp,
+            true,
+            "time of the request, UTC (from %t; NULL only for formats without a time)",
+        ),
+        col(
+            "tz_offset_minutes",
+            T::Int16,
+            true,
+            "zone offset the line was written in, minutes east of UTC (+0530 is 330)",
+        ),
+        col("client", T::Utf8, true, "client address field as written (%a/%h): an IP or a host name"),
+        col(
+            "client_ip",
+            T::Utf8,
+            true,
+            "client IP in canonical text (IPv4 or IPv6, zone dropped); NULL for host names",
+        ),
+        col("ident", T::Utf8, true, "identd logname (%l); NULL for '-'"),
+        col("user", T::Utf8, true, "authenticated user (%u); NULL for '-'"),
+        col("method", T::DictUtf8, true, "request method; NULL when the request line is not a valid request"),
+        col(
+            "path",
+            T::Utf8,
+            true,
+            "request path without the query string (escapes undone, percent-encoding kept)",
+        ),
+        col("query", T::Utf8, true, "query string without '?'; NULL when there is no '?'"),
+        col("protocol", T::DictUtf8, true, "protocol, e.g. HTTP/1.1"),
+        col(
+            "request_raw",
+            T::Utf8,
+            true,
+            "the raw request line when it is not a valid request ('-', TLS bytes, junk); else NULL",
+        ),
+        col("status", T::Int16, true, "final HTTP status; NULL for '-'"),
+        col("status_class", T::DictUtf8, true, "'1xx'..'5xx'; NULL without a status"),
+        col("bytes", T::Int64, true, "response size without headers; NULL for '-' (never 0 for '-')"),
+        col(
+            "duration_us",
+            T::Int64,
+            true,
+            "time to serve the request, microseconds (%D/%T); NULL when not logged",
+        ),
+        col("referrer", T::Utf8, true, "Referer header; NULL for '-'"),
+        col("referrer_host", T::Utf8, true, "host part of the referrer URL; NULL when none"),
+        col("user_agent", T::Utf8, true, "User-Agent header; NULL for '-'"),
+        col("ua_browser", T::DictUtf8, true, "browser family from the user agent"),
+        col("ua_os", T::DictUtf8, true, "operating system family from the user agent"),
+        col("ua_device", T::DictUtf8, true, "device family from the user agent"),
+        col("is_bot", T::Bool, true, "the user agent is a crawler, monitor or tool"),
+        col("is_static", T::Bool, true, "the path is a static asset (css, js, images, fonts, ...)"),
+        col("vhost", T::DictUtf8, true, "virtual host (%v, %V or the Host header) when logged"),
+        col("source_object", T::DictUtf8, false, "raw object the line came from (s3://... or a path)"),
+        col("source_line", T::Int64, false, "1-based line number in the decompressed source object"),
+    ],
+    partitioning: Partitioning::DayHour,
+    sort_by: Some("ts"),
+};
+
+/// `curated/rejects`: every line that did not parse.
+pub const REJECTS: TableDef = TableDef {
+    path: "curated/rejects",
+    name: "rejects",
+    doc: "One row per line that did not parse, partitioned by the arrival date of its raw object.",
+    columns: &[
+        col("source_object", T::DictUtf8, false, "raw object the line came from"),
+        col("source_line", T::Int64, false, "1-based line number in the decompressed source object"),
+        col(
+            "reason",
+            T::DictUtf8,
+            false,
+            "stable reason code (empty_line, bad_date, truncated, ...; docs/parser.md)",
+        ),
+        col("byte_column", T::Int32, true, "0-based byte offset in the line where parsing stopped"),
+        col("raw_line", T::Binary, false, "the line exactly as read (bytes, never lost to UTF-8 errors)"),
+        col("raw_text", T::Utf8, false, "the line as text, invalid UTF-8 replaced by U+FFFD"),
+    ],
+    partitioning: Partitioning::Day,
+    sort_by: None,
+};
+
+/// Every table the catalog knows.
+pub const TABLES: &[TableDef] = &[ACCESS_LOGS, REJECTS];
+
+impl TableDef {
+    /// Index of a data column by name.
+    #[must_use]
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The Spark schema JSON (data columns then partition columns), as Delta's `schemaString`.
+    #[must_use]
+    pub fn spark_schema_json(&self) -> String {
+        let mut fields: Vec<serde_json::Value> = self
+            .columns
+            .iter()
+            .map(|c| json!({"name": c.name, "type": c.ty.spark_name(), "nullable": c.nullable, "metadata": {}}))
+            .collect();
+        fields.push(json!({"name": "dt", "type": "date", "nullable": false, "metadata": {}}));
+        if self.partitioning == Partitioning::DayHour {
+            fields.push(json!({"name": "hour", "type": "integer", "nullable": false, "metadata": {}}));
+        }
+        json!({"type": "struct", "fields": fields}).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spark_schema_json_has_every_column_and_partitions() {
+        let v: serde_json::Value = serde_json::from_str(&ACCESS_LOGS.spark_schema_json()).unwrap();
+        let fields = v["fields"].as_array().unwrap();
+        assert_eq!(fields.len(), ACCESS_LOGS.columns.len() + 2);
+        assert_eq!(fields[0], json!({"name": "ts", "type": "timestamp", "nullable": true, "metadata": {}}));
+        assert_eq!(fields[fields.len() - 1]["name"], "hour");
+        assert_eq!(fields[fields.len() - 2]["type"], "date");
+        let rejects: serde_json::Value = serde_json::from_str(&REJECTS.spark_schema_json()).unwrap();
+        assert_eq!(rejects["fields"].as_array().unwrap().last().unwrap()["name"], "dt");
+    }
+
+    #[test]
+    fn names_are_unique_and_partition_columns_are_not_data_columns() {
+        for t in TABLES {
+            let mut names: Vec<_> = t.columns.iter().map(|c| c.name).collect();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), t.columns.len(), "{}", t.path);
+            for p in t.partitioning.columns() {
+                assert!(t.column_index(p).is_none(), "{} stores partition column {p}", t.path);
+            }
+        }
+    }
+}
