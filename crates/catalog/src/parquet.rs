@@ -4,6 +4,12 @@
 //! Parquet spec then calls min/max undefined, and pyarrow reports `has_min_max = False`, so
 //! engines cannot prune row groups. After parquet2 finishes a file we rewrite its footer through
 //! the thrift metadata it returns, with `TYPE_ORDER` for every column.
+//!
+//! The same rewrite mends a second arrow2 0.18 defect: for dictionary-encoded columns it
+//! records the null count of the dictionary values (always 0) instead of the rows'. A reader
+//! trusting that would skip row groups for `col IS NULL`. We put the true per-row-group null
+//! count in the footer and drop those columns' column-index references (their page-level null
+//! counts are wrong the same way), so no reader can use a wrong count.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -90,6 +96,23 @@ pub fn write_parquet(batch: &Batch, path: &Path, opts: &WriteOptions) -> Result<
         .collect();
     let step = opts.row_group_rows.max(1);
     let total = batch.len();
+    // true null counts of dictionary columns, per row group
+    let dict_nulls: Vec<Vec<Option<i64>>> = (0..total.max(1))
+        .step_by(step)
+        .map(|start| {
+            let len = step.min(total - start.min(total));
+            batch
+                .chunk
+                .arrays()
+                .iter()
+                .map(|a| {
+                    matches!(a.data_type(), DataType::Dictionary(..)).then(|| {
+                        i64::try_from(a.sliced(start.min(total), len).null_count()).unwrap_or(i64::MAX)
+                    })
+                })
+                .collect()
+        })
+        .collect();
     let groups = (0..total.max(1)).step_by(step).map(|start| {
         let len = step.min(total - start.min(total));
         let arrays = batch.chunk.arrays().iter().map(|a| a.sliced(start.min(total), len)).collect::<Vec<_>>();
@@ -105,14 +128,28 @@ pub fn write_parquet(batch: &Batch, path: &Path, opts: &WriteOptions) -> Result<
     writer.end(None).map_err(format_err(name.clone()))?;
     let (file, metadata) = writer.into_inner_and_metadata();
     drop(file);
-    rewrite_footer(path, metadata)
+    rewrite_footer(path, metadata, &dict_nulls)
 }
 
 /// Replaces the footer of a finished Parquet file with `metadata` plus column orders.
-fn rewrite_footer(path: &Path, mut metadata: FileMetaData) -> Result<u64, CatalogError> {
+fn rewrite_footer(
+    path: &Path,
+    mut metadata: FileMetaData,
+    dict_nulls: &[Vec<Option<i64>>],
+) -> Result<u64, CatalogError> {
     // the root schema element has children; the childless ones are the leaf columns
     let leaves = metadata.schema.iter().filter(|e| e.num_children.unwrap_or(0) == 0).count();
     metadata.column_orders = Some(vec![ColumnOrder::TYPEORDER(TypeDefinedOrder {}); leaves]);
+    for (group, nulls) in metadata.row_groups.iter_mut().zip(dict_nulls) {
+        for (chunk, n) in group.columns.iter_mut().zip(nulls) {
+            let Some(n) = n else { continue };
+            if let Some(stats) = chunk.meta_data.as_mut().and_then(|m| m.statistics.as_mut()) {
+                stats.null_count = Some(*n);
+            }
+            chunk.column_index_offset = None;
+            chunk.column_index_length = None;
+        }
+    }
     let mut f = OpenOptions::new().read(true).write(true).open(path).map_err(io_err(path))?;
     let len = f.seek(SeekFrom::End(0)).map_err(io_err(path))?;
     let mut tail = [0u8; 8];
