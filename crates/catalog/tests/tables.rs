@@ -12,7 +12,7 @@ use serde_json::json;
 
 const BASE: i64 = 1_590_901_200_000_000; // 2020-05-31T05:00:00Z
 
-/// An access_logs row with the given time (µs after 05:00Z), status and bytes.
+/// An `access_logs` row with the given time (µs after 05:00Z), status and bytes.
 fn push(b: &mut BatchBuilder, offset_us: i64, status: i64, bytes: Option<i64>, line: i64) {
     let mut row = vec![Value::Null; ACCESS_LOGS.columns.len()];
     let set = |row: &mut Vec<Value<'static>>, name: &str, v: Value<'static>| {
