@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser as ClapParser, Subcommand};
-use loglake_catalog::Date;
+use loglake_catalog::{ddl, table_by_name, Date, Engine, Table, TableDef, TABLES};
 use loglake_parser::{lines, LogFormat, ParseStats, Parser, ParserConfig};
 use loglake_pipeline::{upload_raw, UploadAction};
 use loglake_storage::{DecodedReader, Location, S3Options, Store};
@@ -81,6 +81,48 @@ enum Command {
         #[arg(long)]
         date: Option<Date>,
     },
+    /// List the lake's tables: version, files, rows, partitions.
+    Tables {
+        #[command(flatten)]
+        lake: LakeArgs,
+    },
+    /// List a table's partitions with their files, rows and bytes.
+    Partitions {
+        #[command(flatten)]
+        lake: LakeArgs,
+        /// Table: access_logs, rejects (or its path, curated/access_logs)
+        table: String,
+    },
+    /// Show a table's commits: version, time, operation, batch.
+    History {
+        #[command(flatten)]
+        lake: LakeArgs,
+        /// Table: access_logs, rejects
+        table: String,
+    },
+    /// Print DDL that registers every table in a query engine.
+    ///
+    /// Spark SQL (Delta, and plain Parquet + MSCK REPAIR), Athena (Delta, and Parquet with
+    /// partition projection), DuckDB (views over read_parquet), Trino (Delta register_table).
+    Ddl {
+        /// spark, athena, duckdb or trino
+        #[arg(long)]
+        engine: Engine,
+        /// The lake location the DDL points at
+        #[arg(long, env = "LOGLAKE_LAKE")]
+        lake: String,
+    },
+    /// Delete data files that no table version references (left by crashed runs).
+    Vacuum {
+        #[command(flatten)]
+        lake: LakeArgs,
+        /// Only files older than this many minutes (younger ones may belong to a running job)
+        #[arg(long, default_value_t = 60)]
+        min_age_minutes: u64,
+        /// List what would be deleted, delete nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Parse log files (plain or gzip) and print what the parser accepts and rejects.
     ///
     /// Use it to check a LogFormat against a sample before running the ETL:
@@ -148,8 +190,85 @@ fn parse(files: &[PathBuf], parser: &Parser, show_rejects: bool) -> Result<Parse
     Ok(total)
 }
 
+fn table_arg(name: &str) -> Result<&'static TableDef> {
+    table_by_name(name).with_context(|| {
+        let names: Vec<_> = TABLES.iter().map(|t| t.name).collect();
+        format!("no table `{name}` (tables: {})", names.join(", "))
+    })
+}
+
+fn millis_to_text(ms: i64) -> String {
+    loglake_parser::Timestamp::from_unix_micros(ms.saturating_mul(1000), 0).to_string()
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Tables { lake } => {
+            let (store, _rt) = lake.open()?;
+            println!("{:<22} {:>8} {:>7} {:>12} {:>11}", "table", "version", "files", "rows", "partitions");
+            for def in TABLES {
+                let snap = Table::new(&store, def).snapshot()?;
+                if snap.version < 0 {
+                    println!("{:<22} {:>8}", def.path, "-");
+                    continue;
+                }
+                let parts = Table::partitions(&snap).len();
+                println!(
+                    "{:<22} {:>8} {:>7} {:>12} {:>11}",
+                    def.path,
+                    snap.version,
+                    snap.files.len(),
+                    snap.num_records(),
+                    parts
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Partitions { lake, table } => {
+            let def = table_arg(&table)?;
+            let (store, _rt) = lake.open()?;
+            let snap = Table::new(&store, def).snapshot()?;
+            println!("{:<28} {:>6} {:>12} {:>14}", "partition", "files", "rows", "bytes");
+            for (part, s) in Table::partitions(&snap) {
+                println!("{part:<28} {:>6} {:>12} {:>14}", s.files, s.rows, s.bytes);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::History { lake, table } => {
+            let def = table_arg(&table)?;
+            let (store, _rt) = lake.open()?;
+            for (version, info) in Table::new(&store, def).history()? {
+                let when = info["timestamp"].as_i64().map(millis_to_text).unwrap_or_default();
+                let op = info["operation"].as_str().unwrap_or("?");
+                let batch = info["loglake"]["batch"].as_str().unwrap_or("");
+                println!("{version:>6}  {when}  {op:<13} {batch}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ddl { engine, lake } => {
+            print!("{}", ddl(engine, &lake, TABLES));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Vacuum { lake, min_age_minutes, dry_run } => {
+            let (store, _rt) = lake.open()?;
+            let mut total = 0;
+            for def in TABLES {
+                let orphans =
+                    Table::new(&store, def).orphans(std::time::Duration::from_secs(min_age_minutes * 60))?;
+                for key in &orphans {
+                    println!("{}{}", if dry_run { "would delete " } else { "delete " }, store.describe(key));
+                }
+                if !dry_run {
+                    store.delete_many(&orphans)?;
+                }
+                total += orphans.len();
+            }
+            println!(
+                "{total} orphan file(s){}",
+                if dry_run { " (dry run: nothing deleted)" } else { " deleted" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Upload { lake, files, date } => {
             let (store, _runtime) = lake.open()?;
             let show_progress = std::io::stderr().is_terminal();

@@ -127,3 +127,72 @@ fn testdata_parses_as_documented() {
     let multi_section = per_file.iter().find(|s| s.contains("multi-member.log")).unwrap();
     assert!(multi_section.contains("accepted              7"), "{multi_section}");
 }
+
+#[test]
+fn table_admin_commands() {
+    use loglake_catalog::{BatchBuilder, PartitionKey, Table, Value, REJECTS};
+    let dir = TempDir::new();
+    let lake_dir = dir.0.join("lake");
+    let store = loglake_storage::Store::local(&lake_dir);
+    let table = Table::new(&store, &REJECTS);
+    let day = PartitionKey::day("2020-05-31".parse().unwrap());
+    for batch in ["raw/a.log", "raw/b.log"] {
+        let mut rows = BatchBuilder::new(&REJECTS);
+        rows.push(&[
+            Value::Str(batch),
+            Value::Int(1),
+            Value::Str("truncated"),
+            Value::Int(3),
+            Value::Bytes(b"x"),
+            Value::Str("x"),
+        ])
+        .unwrap();
+        let f = table.write_file(day, batch, &rows.finish().unwrap()).unwrap();
+        table.commit_batch(batch, &[f], serde_json::json!({})).unwrap();
+    }
+    // an uncommitted file, as a crashed run leaves
+    let mut rows = BatchBuilder::new(&REJECTS);
+    rows.push(&[
+        Value::Str("c"),
+        Value::Int(1),
+        Value::Str("truncated"),
+        Value::Null,
+        Value::Bytes(b"y"),
+        Value::Str("y"),
+    ])
+    .unwrap();
+    table.write_file(day, "crashed", &rows.finish().unwrap()).unwrap();
+
+    let lake_arg = lake_dir.display().to_string();
+    let out = lake(&["tables", "--lake", &lake_arg]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.lines().any(|l| l.starts_with("curated/rejects")
+            && l.split_whitespace().collect::<Vec<_>>() == ["curated/rejects", "2", "2", "2", "1"]),
+        "{t}"
+    );
+    assert!(t.lines().any(|l| l.starts_with("curated/access_logs") && l.trim_end().ends_with('-')), "{t}");
+    let t = text(&lake(&["partitions", "rejects", "--lake", &lake_arg]));
+    assert!(
+        t.contains("dt=2020-05-31") && t.lines().nth(1).unwrap().split_whitespace().nth(2) == Some("2"),
+        "{t}"
+    );
+    let t = text(&lake(&["history", "curated/rejects", "--lake", &lake_arg]));
+    assert_eq!(t.lines().count(), 3, "{t}");
+    assert!(t.contains("CREATE TABLE") && t.contains("raw/b.log"), "{t}");
+    let out = lake(&["history", "nope", "--lake", &lake_arg]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("no table `nope`"));
+    let t = text(&lake(&["ddl", "--engine", "athena", "--lake", "s3://bkt/lake"]));
+    assert!(
+        t.contains("'projection.hour.digits' = '2'") && t.contains("s3://bkt/lake/curated/rejects"),
+        "{t}"
+    );
+    let t = text(&lake(&["vacuum", "--lake", &lake_arg, "--min-age-minutes", "0", "--dry-run"]));
+    assert!(t.contains("1 orphan file(s) (dry run"), "{t}");
+    let t = text(&lake(&["vacuum", "--lake", &lake_arg, "--min-age-minutes", "0"]));
+    assert!(t.contains("1 orphan file(s) deleted"), "{t}");
+    let t = text(&lake(&["vacuum", "--lake", &lake_arg, "--min-age-minutes", "0"]));
+    assert!(t.contains("0 orphan file(s)"), "{t}");
+}

@@ -28,7 +28,10 @@ pub enum Value<'a> {
     Bytes(&'a [u8]),
 }
 
-#[allow(clippy::large_enum_variant, reason = "one builder per column, pushed to per row: no indirection on that path")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one builder per column, pushed to per row: no indirection on that path"
+)]
 enum Builder {
     Ts(MutablePrimitiveArray<i64>),
     I16(MutablePrimitiveArray<i16>),

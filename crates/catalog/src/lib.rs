@@ -31,6 +31,7 @@
 //! ```
 
 mod batch;
+mod ddl;
 mod delta;
 mod error;
 mod layout;
@@ -39,11 +40,12 @@ mod schema;
 mod table;
 
 pub use batch::{Batch, BatchBuilder, Value};
+pub use ddl::{ddl, Engine};
 pub use delta::{
     commit_file_name, Action, Add, MetaData, PartitionValues, Protocol, Remove, Snapshot, BATCH_TAG,
 };
 pub use error::CatalogError;
 pub use layout::{raw_object_key, raw_partition_prefix, Date, RAW_ACCESS_LOGS};
 pub use parquet::{write_parquet, Codec, WriteOptions};
-pub use schema::{Column, ColumnType, Partitioning, TableDef, ACCESS_LOGS, REJECTS, TABLES};
-pub use table::{CommitOutcome, PartitionKey, StagedFile, Table};
+pub use schema::{table_by_name, Column, ColumnType, Partitioning, TableDef, ACCESS_LOGS, REJECTS, TABLES};
+pub use table::{CommitOutcome, PartitionKey, PartitionSummary, StagedFile, Table};

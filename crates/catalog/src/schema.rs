@@ -192,6 +192,13 @@ pub const REJECTS: TableDef = TableDef {
 /// Every table the catalog knows.
 pub const TABLES: &[TableDef] = &[ACCESS_LOGS, REJECTS];
 
+/// A table by SQL name (`access_logs`) or path (`curated/access_logs`).
+#[must_use]
+pub fn table_by_name(name: &str) -> Option<&'static TableDef> {
+    let name = name.trim_matches('/');
+    TABLES.iter().find(|t| t.name == name || t.path == name)
+}
+
 impl TableDef {
     /// Index of a data column by name.
     #[must_use]

@@ -1,6 +1,6 @@
 //! A Delta table of the lake: write data files, commit a batch atomically, replay the log.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::Read;
 use std::path::PathBuf;
@@ -108,6 +108,18 @@ impl StagedFile {
     pub fn size(&self) -> i64 {
         self.add.size
     }
+}
+
+/// Live files of one partition.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PartitionSummary {
+    /// Data files.
+    pub files: usize,
+    /// Rows (from the files' stats).
+    pub rows: i64,
+    /// Bytes.
+    pub bytes: i64,
 }
 
 /// What a commit did.
@@ -433,6 +445,42 @@ impl Table {
             version: -1,
             message: format!("gave up after {MAX_COMMIT_ATTEMPTS} attempts"),
         })
+    }
+
+    /// Live files, rows and bytes per partition path (`dt=.../hour=..`), from a snapshot.
+    #[must_use]
+    pub fn partitions(snapshot: &Snapshot) -> BTreeMap<String, PartitionSummary> {
+        let mut out: BTreeMap<String, PartitionSummary> = BTreeMap::new();
+        for add in snapshot.files.values() {
+            let part = add.path.rsplit_once('/').map_or("", |(p, _)| p).to_owned();
+            let e = out.entry(part).or_default();
+            e.files += 1;
+            e.bytes += add.size;
+            e.rows += crate::delta::stats_records(add.stats.as_deref()).unwrap_or(0);
+        }
+        out
+    }
+
+    /// Data files under the table that no live version references (left by crashed runs),
+    /// older than `min_age` (younger ones may belong to a run that has not committed yet).
+    /// Names starting with `_` or `.` are never data files and are left alone.
+    ///
+    /// # Errors
+    /// Storage or log errors.
+    pub fn orphans(&self, min_age: std::time::Duration) -> Result<Vec<ObjectKey>, CatalogError> {
+        let snap = self.snapshot()?;
+        let cutoff = SystemTime::now().checked_sub(min_age).unwrap_or(UNIX_EPOCH);
+        let root = format!("{}/", self.def.path);
+        let mut out = Vec::new();
+        for meta in self.store.list(&root)? {
+            let rel = meta.key.as_str().strip_prefix(&root).unwrap_or(meta.key.as_str());
+            let hidden = rel.split('/').any(|seg| seg.starts_with('_') || seg.starts_with('.'));
+            let old_enough = meta.modified.is_none_or(|m| m <= cutoff);
+            if !hidden && old_enough && !snap.files.contains_key(rel) {
+                out.push(meta.key);
+            }
+        }
+        Ok(out)
     }
 
     fn batch_paths_at(&self, batch_id: &str, version: i64) -> Result<BTreeSet<String>, CatalogError> {

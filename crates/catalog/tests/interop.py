@@ -28,6 +28,8 @@ def check(cond, msg):
         sys.exit(1)
 
 
+ddl = expected.pop("duckdb_ddl", None)
+
 for table, exp in expected.items():
     root = lake / table
     # --- delta-rs
@@ -85,5 +87,16 @@ for table, exp in expected.items():
         check(ty == exp["ts_type"], f"{table}: delta ts type {ty}")
         ty = str(pq.read_schema(on_disk[0]).field("ts").type)
         check(ty == exp["ts_type"], f"{table}: parquet ts type {ty}")
+
+if ddl is not None:
+    # the DDL `lake ddl --engine duckdb` prints, executed as is
+    con = duckdb.connect()
+    con.execute(ddl)
+    for table, exp in expected.items():
+        name = table.rsplit("/", 1)[1]
+        n = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+        check(n == exp["rows"], f"duckdb view {name}: {n} rows, want {exp['rows']}")
+    ty = con.execute("SELECT typeof(hour), typeof(dt), typeof(ts) FROM access_logs LIMIT 1").fetchone()
+    check(ty == ("INTEGER", "DATE", "TIMESTAMP WITH TIME ZONE"), f"duckdb view types {ty}")
 
 print("interop ok:", ", ".join(expected))
