@@ -47,5 +47,8 @@ pub use delta::{
 pub use error::CatalogError;
 pub use layout::{raw_object_key, raw_partition_prefix, Date, RAW_ACCESS_LOGS};
 pub use parquet::{write_parquet, Codec, WriteOptions};
-pub use schema::{table_by_name, Column, ColumnType, Partitioning, TableDef, ACCESS_LOGS, REJECTS, TABLES};
+pub use schema::{
+    data_model_markdown, table_by_name, Column, ColumnType, Partitioning, TableDef, ACCESS_LOGS, REJECTS,
+    TABLES,
+};
 pub use table::{CommitOutcome, PartitionKey, PartitionSummary, StagedFile, Table};

@@ -222,6 +222,50 @@ impl TableDef {
     }
 }
 
+/// The data-model reference (docs/data-model.md), generated from the table definitions so the
+/// documentation cannot drift from the code.
+#[must_use]
+pub fn data_model_markdown() -> String {
+    let mut out = String::from(
+        "# Data model\n\n<!-- generated from crates/catalog/src/schema.rs by `LOGLAKE_BLESS=1 cargo test -p \
+         loglake-catalog --test docs`; do not edit by hand -->\n\n\
+         Every table is Parquet files in Hive-style partitions under the lake root, with a Delta Lake \
+         log in `_delta_log/`. Partition columns live only in paths (`dt=YYYY-MM-DD`, `hour=HH` \
+         zero-padded, UTC event time), never inside files; Delta readers get them as `dt` DATE and \
+         `hour` INT. Timestamps are INT64 `TIMESTAMP(MICROS, isAdjustedToUTC=true)`. Integers are \
+         signed. NULL means absent (`-` in the log), never 0.\n",
+    );
+    for t in TABLES {
+        let parts = t.partitioning.columns().join("`, `");
+        out.push_str(&format!(
+            "\n## `{}` (SQL name `{}`)\n\n{}\n\nPartitioned by `{parts}`{}.\n\n| column | type | nullable | meaning |\n|---|---|---|---|\n",
+            t.path,
+            t.name,
+            t.doc,
+            t.sort_by.map(|c| format!("; rows sorted by `{c}` inside each file")).unwrap_or_default()
+        ));
+        for c in t.columns {
+            let ty = match c.ty {
+                ColumnType::DictUtf8 => "string (dictionary-encoded)".to_owned(),
+                other => other.spark_name().to_owned(),
+            };
+            out.push_str(&format!(
+                "| `{}` | {ty} | {} | {} |\n",
+                c.name,
+                if c.nullable { "yes" } else { "no" },
+                c.doc
+            ));
+        }
+        out.push_str("| `dt` | date (partition) | no | UTC date of the partition |\n");
+        if t.partitioning == Partitioning::DayHour {
+            out.push_str(
+                "| `hour` | int (partition) | no | UTC hour of the partition, 0-23 (path `hour=05`) |\n",
+            );
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,6 +88,36 @@ for table, exp in expected.items():
         ty = str(pq.read_schema(on_disk[0]).field("ts").type)
         check(ty == exp["ts_type"], f"{table}: parquet ts type {ty}")
 
+# --- PySpark (local mode) reads the plain Parquet layout: types, and the same aggregates as DuckDB
+if "--no-spark" not in sys.argv:
+    import os
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master("local[1]").appName("loglake-interop")
+             .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+             .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.session.timeZone", "UTC")
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    for table, exp in expected.items():
+        root = lake / table
+        df = spark.read.parquet(str(root))
+        types = dict(df.dtypes)
+        check(types.get("dt") == "date", f"spark {table}: dt is {types.get('dt')}")
+        check(df.count() == exp["rows"], f"spark {table}: {df.count()} rows")
+        if "ts_type" in exp:
+            check(types.get("ts") == "timestamp", f"spark {table}: ts is {types.get('ts')}")
+            check(types.get("hour") == "int", f"spark {table}: hour is {types.get('hour')}")
+            df.createOrReplaceTempView("t")
+            agg = "SELECT CAST(hour AS INT) AS h, count(*), sum(bytes), min(status), max(status), min(ts) FROM t GROUP BY 1 ORDER BY 1"
+            got_spark = [[str(v) for v in r[:5]] + [str(int(r[5].timestamp() * 1_000_000))] for r in spark.sql(agg).collect()]
+            con = duckdb.connect()
+            glob = str(root / "**" / "*.parquet")
+            dagg = agg.replace("FROM t", f"FROM read_parquet('{glob}', hive_partitioning = true)").replace("min(ts)", "epoch_us(min(ts))")
+            got_duck = [[str(v) for v in r] for r in con.execute(dagg).fetchall()]
+            check(got_spark == got_duck, f"spark {table}: {got_spark} != duckdb {got_duck}")
+    spark.stop()
+
 if ddl is not None:
     # the DDL `lake ddl --engine duckdb` prints, executed as is
     con = duckdb.connect()

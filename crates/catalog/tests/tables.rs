@@ -307,7 +307,7 @@ fn real_engines_read_the_tables() {
     let exp_path = dir.0.join("expected.json");
     std::fs::write(&exp_path, serde_json::to_vec_pretty(&expected).unwrap()).unwrap();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop.py");
-    let out = Command::new(&python).arg(script).arg(&lake).arg(&exp_path).output().unwrap();
+    let out = Command::new(&python).arg(script).arg(&lake).arg(&exp_path).env("TZ", "UTC").output().unwrap();
     if let Ok(keep) = std::env::var("LOGLAKE_KEEP_LAKE") {
         let _ = Command::new("cp").arg("-r").arg(&lake).arg(keep).status();
     }
