@@ -231,11 +231,16 @@ impl Snapshot {
         }
     }
 
-    /// Live files tagged with a batch id.
+    /// Live files of a batch: tagged with its id, or named `part-<batch hash>-...` (the tag is
+    /// for people and other readers; the name is what every checkpoint reader gives back).
     pub fn batch_files<'a>(&'a self, batch: &'a str) -> impl Iterator<Item = &'a Add> + 'a {
-        self.files
-            .values()
-            .filter(move |a| a.tags.as_ref().and_then(|t| t.get(BATCH_TAG)).is_some_and(|b| b == batch))
+        let prefix = format!("part-{}-", batch_hash(batch));
+        self.files.values().filter(move |a| {
+            a.tags.as_ref().and_then(|t| t.get(BATCH_TAG)).map_or_else(
+                || a.path.rsplit('/').next().is_some_and(|name| name.starts_with(&prefix)),
+                |b| b == batch,
+            )
+        })
     }
 
     /// Total rows, from the files' stats.
@@ -243,6 +248,12 @@ impl Snapshot {
     pub fn num_records(&self) -> i64 {
         self.files.values().filter_map(|a| stats_records(a.stats.as_deref())).sum()
     }
+}
+
+/// The 12 hex digits of a batch id that data file names start with.
+pub(crate) fn batch_hash(batch: &str) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(batch.as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
 /// The `add.tags` key holding the batch id.

@@ -31,6 +31,7 @@
 //! ```
 
 mod batch;
+mod checkpoint;
 mod ddl;
 mod delta;
 mod error;

@@ -5,7 +5,13 @@
 //! engines cannot prune row groups. After parquet2 finishes a file we rewrite its footer through
 //! the thrift metadata it returns, with `TYPE_ORDER` for every column.
 //!
-//! The same rewrite mends a second arrow2 0.18 defect: for dictionary-encoded columns it
+//! The rewrite also normalizes maps: arrow2 writes a map as `MAP { repeated group map {
+//! required group key_value { key, value } } }`, one level more than the Parquet spec's
+//! `MAP { repeated group key_value { key, value } }`, and Delta readers reject it. A required
+//! group adds no repetition or definition level, so dropping the extra level in the footer's
+//! schema (and in the column paths) describes the very same pages the standard way.
+//!
+//! The same rewrite mends another arrow2 0.18 defect: for dictionary-encoded columns it
 //! records the null count of the dictionary values (always 0) instead of the rows'. A reader
 //! trusting that would skip row groups for `col IS NULL`. We put the true per-row-group null
 //! count in the footer and drop those columns' column-index references (their page-level null
@@ -15,13 +21,15 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use arrow2::datatypes::DataType;
+use arrow2::array::Array;
+use arrow2::chunk::Chunk;
+use arrow2::datatypes::{DataType, Schema};
 use arrow2::io::parquet::write::{
     transverse, CompressionOptions, Encoding, FileWriter, RowGroupIterator, Version,
     WriteOptions as PqOptions, ZstdLevel,
 };
 use parquet_format_safe::thrift::protocol::TCompactOutputProtocol;
-use parquet_format_safe::{ColumnOrder, FileMetaData, TypeDefinedOrder};
+use parquet_format_safe::{ColumnOrder, ConvertedType, FieldRepetitionType, FileMetaData, TypeDefinedOrder};
 
 use crate::batch::{arrow_schema, Batch};
 use crate::error::{format_err, CatalogError};
@@ -65,8 +73,18 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CatalogError + '_ {
 /// # Errors
 /// [`CatalogError::Format`] or [`CatalogError::Io`] naming the file.
 pub fn write_parquet(batch: &Batch, path: &Path, opts: &WriteOptions) -> Result<u64, CatalogError> {
+    write_arrow(&arrow_schema(batch.def), &batch.chunk, batch.len(), path, opts)
+}
+
+/// Writes one chunk of arrays (any schema, nested included) as a Parquet file.
+pub(crate) fn write_arrow(
+    schema: &Schema,
+    chunk: &Chunk<Box<dyn Array>>,
+    total: usize,
+    path: &Path,
+    opts: &WriteOptions,
+) -> Result<u64, CatalogError> {
     let name = path.display().to_string();
-    let schema = arrow_schema(batch.def);
     let compression = match opts.codec {
         Codec::Zstd(level) => {
             let level = ZstdLevel::try_new(level).map_err(|e| CatalogError::Format {
@@ -95,14 +113,12 @@ pub fn write_parquet(batch: &Batch, path: &Path, opts: &WriteOptions) -> Result<
         })
         .collect();
     let step = opts.row_group_rows.max(1);
-    let total = batch.len();
     // true null counts of dictionary columns, per row group
     let dict_nulls: Vec<Vec<Option<i64>>> = (0..total.max(1))
         .step_by(step)
         .map(|start| {
             let len = step.min(total - start.min(total));
-            batch
-                .chunk
+            chunk
                 .arrays()
                 .iter()
                 .map(|a| {
@@ -115,13 +131,13 @@ pub fn write_parquet(batch: &Batch, path: &Path, opts: &WriteOptions) -> Result<
         .collect();
     let groups = (0..total.max(1)).step_by(step).map(|start| {
         let len = step.min(total - start.min(total));
-        let arrays = batch.chunk.arrays().iter().map(|a| a.sliced(start.min(total), len)).collect::<Vec<_>>();
-        Ok(arrow2::chunk::Chunk::new(arrays))
+        let arrays = chunk.arrays().iter().map(|a| a.sliced(start.min(total), len)).collect::<Vec<_>>();
+        Ok(Chunk::new(arrays))
     });
     let row_groups =
-        RowGroupIterator::try_new(groups, &schema, options, encodings).map_err(format_err(name.clone()))?;
+        RowGroupIterator::try_new(groups, schema, options, encodings).map_err(format_err(name.clone()))?;
     let file = File::create(path).map_err(io_err(path))?;
-    let mut writer = FileWriter::try_new(file, schema, options).map_err(format_err(name.clone()))?;
+    let mut writer = FileWriter::try_new(file, schema.clone(), options).map_err(format_err(name.clone()))?;
     for group in row_groups {
         writer.write(group.map_err(format_err(name.clone()))?).map_err(format_err(name.clone()))?;
     }
@@ -129,6 +145,51 @@ pub fn write_parquet(batch: &Batch, path: &Path, opts: &WriteOptions) -> Result<
     let (file, metadata) = writer.into_inner_and_metadata();
     drop(file);
     rewrite_footer(path, metadata, &dict_nulls)
+}
+
+/// Rewrites arrow2's three-level map groups into the standard two-level form (see module docs).
+fn normalize_maps(metadata: &mut FileMetaData) {
+    let schema = &mut metadata.schema;
+    let mut dropped: Vec<(String, String)> = Vec::new();
+    let mut i = 0;
+    while i + 2 < schema.len() {
+        let is_map = schema[i].converted_type == Some(ConvertedType::MAP);
+        let wrapper = &schema[i + 1];
+        let entries = &schema[i + 2];
+        if is_map
+            && wrapper.num_children == Some(1)
+            && wrapper.repetition_type == Some(FieldRepetitionType::REPEATED)
+            && entries.num_children == Some(2)
+            && entries.repetition_type == Some(FieldRepetitionType::REQUIRED)
+        {
+            let wrapper = schema.remove(i + 1);
+            schema[i + 1].repetition_type = Some(FieldRepetitionType::REPEATED);
+            dropped.push((wrapper.name, schema[i + 1].name.clone()));
+        }
+        i += 1;
+    }
+    if dropped.is_empty() {
+        return;
+    }
+    for group in &mut metadata.row_groups {
+        for chunk in &mut group.columns {
+            if let Some(md) = chunk.meta_data.as_mut() {
+                let path = &mut md.path_in_schema;
+                let mut j = 0;
+                while j + 1 < path.len() {
+                    if dropped.iter().any(|(w, e)| path[j] == *w && path[j + 1] == *e) {
+                        path.remove(j);
+                    }
+                    j += 1;
+                }
+            }
+        }
+    }
+    // the embedded arrow schema describes arrow2's layout; readers derive types from the
+    // Parquet schema without it
+    if let Some(kv) = metadata.key_value_metadata.as_mut() {
+        kv.retain(|e| e.key != "ARROW:schema");
+    }
 }
 
 /// Replaces the footer of a finished Parquet file with `metadata` plus column orders.
@@ -140,6 +201,7 @@ fn rewrite_footer(
     // the root schema element has children; the childless ones are the leaf columns
     let leaves = metadata.schema.iter().filter(|e| e.num_children.unwrap_or(0) == 0).count();
     metadata.column_orders = Some(vec![ColumnOrder::TYPEORDER(TypeDefinedOrder {}); leaves]);
+    normalize_maps(&mut metadata);
     for (group, nulls) in metadata.row_groups.iter_mut().zip(dict_nulls) {
         for (chunk, n) in group.columns.iter_mut().zip(nulls) {
             let Some(n) = n else { continue };

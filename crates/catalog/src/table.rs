@@ -13,8 +13,8 @@ use serde_json::{json, Value as Json};
 
 use crate::batch::Batch;
 use crate::delta::{
-    commit_file_name, decode_commit, encode_commit, Action, Add, Format, MetaData, PartitionValues, Protocol,
-    Remove, Snapshot, BATCH_TAG,
+    batch_hash, commit_file_name, decode_commit, encode_commit, Action, Add, Format, MetaData,
+    PartitionValues, Protocol, Remove, Snapshot, BATCH_TAG,
 };
 use crate::error::CatalogError;
 use crate::layout::Date;
@@ -149,6 +149,7 @@ pub struct Table {
     def: &'static TableDef,
     options: WriteOptions,
     spool: PathBuf,
+    checkpoint_interval: i64,
 }
 
 fn now_millis() -> i64 {
@@ -175,13 +176,26 @@ impl Table {
     /// The table `def` on `store` (nothing is read or written yet).
     #[must_use]
     pub fn new(store: &Store, def: &'static TableDef) -> Self {
-        Table { store: store.clone(), def, options: WriteOptions::default(), spool: std::env::temp_dir() }
+        Table {
+            store: store.clone(),
+            def,
+            options: WriteOptions::default(),
+            spool: std::env::temp_dir(),
+            checkpoint_interval: 10,
+        }
     }
 
     /// Parquet options for the data files this handle writes.
     #[must_use]
     pub fn with_options(mut self, options: WriteOptions) -> Self {
         self.options = options;
+        self
+    }
+
+    /// Write a Parquet checkpoint of the log every `n` commits (default 10, as Delta does).
+    #[must_use]
+    pub fn with_checkpoint_interval(mut self, n: i64) -> Self {
+        self.checkpoint_interval = n.max(1);
         self
     }
 
@@ -230,17 +244,65 @@ impl Table {
         decode_commit(&bytes, &self.store.describe(&key))
     }
 
-    /// The latest snapshot, replaying every commit (an empty snapshot when the log is empty).
+    /// The latest checkpoint version, from `_last_checkpoint` (`None` when there is none or
+    /// it is unreadable: readers then replay the JSON commits).
+    fn last_checkpoint(&self) -> Option<i64> {
+        let key = self.key("_delta_log/_last_checkpoint").ok()?;
+        let bytes = match self.store.get_bytes(&key) {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => return None,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read _last_checkpoint; replaying the log");
+                return None;
+            }
+        };
+        serde_json::from_slice::<Json>(&bytes).ok()?.get("version")?.as_i64()
+    }
+
+    fn checkpoint_key(&self, version: i64) -> Result<ObjectKey, CatalogError> {
+        self.key(&format!("_delta_log/{version:020}.checkpoint.parquet"))
+    }
+
+    fn read_checkpoint(&self, version: i64) -> Result<Snapshot, CatalogError> {
+        let key = self.checkpoint_key(version)?;
+        let bytes = self.store.get_bytes(&key)?;
+        crate::checkpoint::read(&bytes, version, &self.store.describe(&key))
+    }
+
+    /// Writes the checkpoint of `snap` and points `_last_checkpoint` at it.
+    fn write_checkpoint(&self, snap: &Snapshot) -> Result<(), CatalogError> {
+        let (chunk, rows) = crate::checkpoint::chunk(snap)?;
+        let tmp = self.spool.join(format!(".loglake-{}-{}.checkpoint.parquet", std::process::id(), txn_id()));
+        let written =
+            crate::parquet::write_arrow(&crate::checkpoint::schema(), &chunk, rows, &tmp, &self.options)
+                .and_then(|_| Ok(self.store.put_file(&self.checkpoint_key(snap.version)?, &tmp)?));
+        let _ = std::fs::remove_file(&tmp);
+        written?;
+        let pointer = json!({"version": snap.version, "size": rows}).to_string();
+        self.store.put_bytes(&self.key("_delta_log/_last_checkpoint")?, pointer.as_bytes())?;
+        tracing::info!(table = self.def.path, version = snap.version, rows, "wrote checkpoint");
+        Ok(())
+    }
+
+    /// The latest snapshot: the last checkpoint (if any) plus the commits after it.
     ///
     /// # Errors
     /// A storage error, a missing version in the sequence, or an unreadable commit.
     pub fn snapshot(&self) -> Result<Snapshot, CatalogError> {
+        let versions = self.versions()?;
         let mut snap = Snapshot::empty();
-        for (expected, v) in self.versions()?.into_iter().enumerate() {
-            if i64::try_from(expected).ok() != Some(v) {
+        if let Some(cp) = self.last_checkpoint() {
+            match self.read_checkpoint(cp) {
+                Ok(s) => snap = s,
+                Err(e) => tracing::warn!(error = %e, "unreadable checkpoint; replaying the log"),
+            }
+        }
+        let from = snap.version;
+        for v in versions.into_iter().filter(|v| *v > from) {
+            if v != snap.version + 1 {
                 return Err(CatalogError::Log {
                     object: self.store.describe(&self.log_key(v)?),
-                    message: format!("version {expected} is missing before it"),
+                    message: format!("version {} is missing before it", snap.version + 1),
                 });
             }
             snap.apply(v, &self.read_commit(v)?);
@@ -334,8 +396,7 @@ impl Table {
                 }
                 content.update(&buf[..n]);
             }
-            let batch_hash = hex(&Md5::digest(batch_id.as_bytes()));
-            let name = format!("part-{}-{}.parquet", &batch_hash[..12], &hex(&content.finalize())[..16]);
+            let name = format!("part-{}-{}.parquet", batch_hash(batch_id), &hex(&content.finalize())[..16]);
             let rel = format!("{partition}/{name}");
             self.store.put_file(&self.key(&rel)?, &tmp)?;
             Ok(StagedFile {
@@ -416,6 +477,14 @@ impl Table {
             let added = actions.iter().filter(|a| matches!(a, Action::Add(_))).count();
             let version = snap.version + 1;
             if self.store.put_if_absent_resolved(&self.log_key(version)?, &encode_commit(&actions))? {
+                if version % self.checkpoint_interval == 0 {
+                    let mut after = snap.clone();
+                    after.apply(version, &actions);
+                    // the commit stands either way; a missing checkpoint only slows readers
+                    if let Err(e) = self.write_checkpoint(&after) {
+                        tracing::warn!(table = self.def.path, version, error = %e, "could not write a checkpoint");
+                    }
+                }
                 let gone: Vec<ObjectKey> = removes
                     .iter()
                     .filter(|a| !wanted.contains(a.path.as_str()))
