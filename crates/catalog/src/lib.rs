@@ -37,6 +37,7 @@ mod delta;
 mod error;
 mod layout;
 mod parquet;
+mod reader;
 mod schema;
 mod table;
 
@@ -48,6 +49,7 @@ pub use delta::{
 pub use error::CatalogError;
 pub use layout::{raw_object_key, raw_partition_prefix, Date, RAW_ACCESS_LOGS};
 pub use parquet::{write_parquet, Codec, WriteOptions};
+pub use reader::{ColumnValues, RowGroup, ScanOptions, ScanStats};
 pub use schema::{
     data_model_markdown, table_by_name, Column, ColumnType, Partitioning, TableDef, ACCESS_LOGS, REJECTS,
     TABLES,

@@ -150,6 +150,7 @@ pub struct Table {
     options: WriteOptions,
     spool: PathBuf,
     checkpoint_interval: i64,
+    delete_removed: bool,
 }
 
 fn now_millis() -> i64 {
@@ -182,6 +183,7 @@ impl Table {
             options: WriteOptions::default(),
             spool: std::env::temp_dir(),
             checkpoint_interval: 10,
+            delete_removed: true,
         }
     }
 
@@ -189,6 +191,15 @@ impl Table {
     #[must_use]
     pub fn with_options(mut self, options: WriteOptions) -> Self {
         self.options = options;
+        self
+    }
+
+    /// Keep the files a commit removes (for readers still reading an older version) and leave
+    /// them to `lake vacuum --min-age-minutes`; by default they are deleted right after the
+    /// commit, so plain Parquet readers always see exactly the table's rows.
+    #[must_use]
+    pub fn keep_removed_files(mut self, keep: bool) -> Self {
+        self.delete_removed = !keep;
         self
     }
 
@@ -210,6 +221,12 @@ impl Table {
     #[must_use]
     pub fn def(&self) -> &'static TableDef {
         self.def
+    }
+
+    /// The store the table lives on.
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     fn key(&self, rel: &str) -> Result<ObjectKey, CatalogError> {
@@ -490,7 +507,9 @@ impl Table {
                     .filter(|a| !wanted.contains(a.path.as_str()))
                     .map(|a| self.key(&a.path))
                     .collect::<Result<_, _>>()?;
-                self.store.delete_many(&gone)?;
+                if self.delete_removed {
+                    self.store.delete_many(&gone)?;
+                }
                 tracing::info!(
                     table = self.def.path,
                     version,

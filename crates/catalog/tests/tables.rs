@@ -228,6 +228,10 @@ fn orphans_of_a_crashed_run_are_found_and_vacuumed() {
     store.delete_many(&orphans).unwrap();
     assert!(table.orphans(std::time::Duration::ZERO).unwrap().is_empty());
     assert_eq!(table.snapshot().unwrap(), before, "vacuum never touches live files or the log");
+    // with removed files kept, a replace leaves them for vacuum
+    let keeping = Table::new(&store, &ACCESS_LOGS).keep_removed_files(true);
+    commit(&keeping, "a", &a_v2());
+    assert_eq!(keeping.orphans(std::time::Duration::ZERO).unwrap().len(), 2, "the replaced files");
     let parts = Table::partitions(&before);
     assert_eq!(parts.len(), 2);
     assert_eq!(parts["dt=2020-05-31/hour=05"].rows, 3);
@@ -274,6 +278,56 @@ fn checkpoints_give_the_same_snapshot_as_replay() {
             "{batch}"
         );
     }
+}
+
+#[test]
+fn scans_project_and_prune() {
+    use loglake_catalog::{ScanOptions, WriteOptions};
+    let dir = TempDir::new();
+    let store = Store::local(dir.0.join("lake"));
+    let mut small_groups = WriteOptions::default();
+    small_groups.row_group_rows = 1;
+    let table = Table::new(&store, &ACCESS_LOGS).with_options(small_groups);
+    commit(&table, "a", &a_v1());
+    commit(&table, "b", &b_rows());
+    let snap = table.snapshot().unwrap();
+    let scan = |opts: &ScanOptions| {
+        let mut rows = Vec::new();
+        let stats = table
+            .scan(&snap, opts, |g| {
+                assert_eq!(g.columns.len(), opts.columns.len());
+                for i in 0..g.rows {
+                    rows.push((
+                        g.partition.hour,
+                        g.columns[0].int(i).unwrap(),
+                        g.columns[1].int(i),
+                        g.columns[2].str(i).map(str::to_owned),
+                    ));
+                }
+                Ok(())
+            })
+            .unwrap();
+        rows.sort_unstable();
+        (rows, stats)
+    };
+    let all = ScanOptions::columns(["ts", "bytes", "method"]);
+    let (rows, stats) = scan(&all);
+    assert_eq!(rows.len(), 7);
+    assert_eq!(rows[0], (Some(5), BASE + 1_000_000, Some(20), Some("GET".to_owned())));
+    assert_eq!(rows.iter().filter(|r| r.2.is_none()).count(), 1, "NULL bytes stay NULL");
+    assert_eq!((stats.files_read, stats.row_groups_read), (3, 7));
+
+    let (rows, stats) = scan(&all.clone().in_partitions(vec![hour(6)]));
+    assert_eq!(rows.len(), 4);
+    assert_eq!((stats.files_read, stats.files_skipped), (2, 1));
+
+    // the first ten minutes of 05:00: hour-06 files skipped by Delta stats, row groups by Parquet stats
+    let (rows, stats) = scan(&all.clone().ts_between(BASE, BASE + 600_000_001));
+    assert_eq!(stats.files_skipped, 2);
+    assert_eq!(stats.row_groups_skipped, 1, "the 05:59:59 row's group");
+    assert_eq!(rows.iter().map(|r| r.1 - BASE).collect::<Vec<_>>(), [1_000_000, 600_000_000]);
+
+    assert!(table.scan(&snap, &ScanOptions::columns(["nope"]), |_| Ok(())).is_err());
 }
 
 #[test]
