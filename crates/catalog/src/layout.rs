@@ -112,7 +112,7 @@ pub fn raw_partition_prefix(date: Date) -> String {
 /// The key of a raw file uploaded for an arrival day.
 ///
 /// # Errors
-/// [`CatalogError::Key`] when the file name cannot be a key segment (`..`, a `/`, ...).
+/// [`CatalogError::Storage`] when the file name cannot be a key segment (`..`, a `/`, ...).
 pub fn raw_object_key(date: Date, file_name: &str) -> Result<ObjectKey, CatalogError> {
     if file_name.contains('/') {
         return Err(CatalogError::Storage(StorageError::InvalidKey {
