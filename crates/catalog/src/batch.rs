@@ -230,27 +230,16 @@ impl std::fmt::Debug for Batch {
 }
 
 /// `2020-05-31T05:12:01.123Z`, as Delta stats write timestamps (milliseconds).
-fn iso_millis(micros: i64) -> String {
-    let ms = micros.div_euclid(1000);
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // civil-from-days (Hinnant)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+pub(crate) fn iso_millis(micros: i64) -> String {
+    let t = loglake_parser::Timestamp::from_unix_micros(micros.div_euclid(1000) * 1000, 0);
+    let (y, m, d) = t.utc_date();
+    let secs = micros.div_euclid(1_000_000).rem_euclid(86_400);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60,
-        ms.rem_euclid(1000)
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        micros.div_euclid(1000).rem_euclid(1000)
     )
 }
 

@@ -133,27 +133,18 @@ pub struct ScanStats {
 
 /// `2020-05-31T05:12:01.123Z` (Delta stats) to microseconds.
 fn parse_iso_millis(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
-    let (h, mi, sec) = (n(11..13)?, n(14..16)?, n(17..19)?);
-    let ms = if b.get(19) == Some(&b'.') { n(20..23)? } else { 0 };
-    let date =
-        crate::layout::Date::new(u16::try_from(y).ok()?, u8::try_from(mo).ok()?, u8::try_from(d).ok()?)?;
-    let days = days_from_civil(date);
-    Some(((days * 86_400 + h * 3600 + mi * 60 + sec) * 1000 + ms) * 1000)
-}
-
-fn days_from_civil(date: crate::layout::Date) -> i64 {
-    let (y, m, d) = date.ymd();
-    let (y, m, d) = (i64::from(y) - i64::from(m <= 2), i64::from(m), i64::from(d));
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
+    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<u16>().ok();
+    let small = |r: std::ops::Range<usize>| n(r).and_then(|v| u8::try_from(v).ok());
+    let t = loglake_parser::Timestamp::from_utc(
+        i32::from(n(0..4)?),
+        small(5..7)?,
+        small(8..10)?,
+        small(11..13)?,
+        small(14..16)?,
+        small(17..19)?,
+    )?;
+    let ms = if s.as_bytes().get(19) == Some(&b'.') { i64::from(n(20..23)?) } else { 0 };
+    Some(t.unix_micros() + ms * 1000)
 }
 
 /// Whether a file's Delta stats allow rows in `[start, end)`.

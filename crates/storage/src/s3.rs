@@ -524,26 +524,19 @@ impl S3Backend {
 
     pub(crate) fn delete_many(&self, keys: &[ObjectKey]) -> Result<(), StorageError> {
         for batch in keys.chunks(1000) {
+            let build_err = |e: aws_sdk_s3::error::BuildError| StorageError::S3 {
+                op: "DeleteObjects",
+                object: self.show(batch[0].as_str()),
+                status: None,
+                code: None,
+                source: Box::new(e),
+            };
             let ids = batch
                 .iter()
                 .map(|k| ObjectIdentifier::builder().key(self.full(k.as_str())).build())
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| StorageError::S3 {
-                    op: "DeleteObjects",
-                    object: self.show(batch[0].as_str()),
-                    status: None,
-                    code: None,
-                    source: Box::new(e),
-                })?;
-            let delete = Delete::builder().set_objects(Some(ids)).quiet(true).build().map_err(|e| {
-                StorageError::S3 {
-                    op: "DeleteObjects",
-                    object: self.show(batch[0].as_str()),
-                    status: None,
-                    code: None,
-                    source: Box::new(e),
-                }
-            })?;
+                .map_err(build_err)?;
+            let delete = Delete::builder().set_objects(Some(ids)).quiet(true).build().map_err(build_err)?;
             let out = self
                 .handle
                 .block_on(self.client.delete_objects().bucket(&self.bucket).delete(delete).send())
