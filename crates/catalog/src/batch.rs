@@ -26,6 +26,8 @@ pub enum Value<'a> {
     Str(&'a str),
     /// A binary column.
     Bytes(&'a [u8]),
+    /// A float column.
+    Float(f64),
 }
 
 #[allow(
@@ -41,6 +43,7 @@ enum Builder {
     Utf8(MutableUtf8Array<i32>),
     Dict(MutableDictionaryArray<i32, MutableUtf8Array<i32>>),
     Binary(MutableBinaryArray<i32>),
+    F64(MutablePrimitiveArray<f64>),
 }
 
 /// Per-column running statistics (Delta `stats`): null count and integer min/max.
@@ -61,6 +64,7 @@ pub(crate) fn arrow_type(ty: ColumnType) -> DataType {
         ColumnType::Utf8 => DataType::Utf8,
         ColumnType::DictUtf8 => DataType::Dictionary(IntegerType::Int32, Box::new(DataType::Utf8), false),
         ColumnType::Binary => DataType::Binary,
+        ColumnType::Float64 => DataType::Float64,
     }
 }
 
@@ -102,6 +106,7 @@ impl BatchBuilder {
                 ColumnType::Utf8 => Builder::Utf8(MutableUtf8Array::new()),
                 ColumnType::DictUtf8 => Builder::Dict(MutableDictionaryArray::new()),
                 ColumnType::Binary => Builder::Binary(MutableBinaryArray::new()),
+                ColumnType::Float64 => Builder::F64(MutablePrimitiveArray::new()),
             })
             .collect();
         BatchBuilder { def, cols, stats: vec![ColStats::default(); def.columns.len()], rows: 0 }
@@ -138,7 +143,8 @@ impl BatchBuilder {
                 (ColumnType::Timestamp | ColumnType::Int64, Value::Int(_))
                 | (ColumnType::Bool, Value::Bool(_))
                 | (ColumnType::Utf8 | ColumnType::DictUtf8, Value::Str(_))
-                | (ColumnType::Binary, Value::Bytes(_)) => true,
+                | (ColumnType::Binary, Value::Bytes(_))
+                | (ColumnType::Float64, Value::Float(_)) => true,
                 _ => false,
             };
             if !ok {
@@ -172,6 +178,8 @@ impl BatchBuilder {
                 (Builder::Dict(a), _) => a.push_null(),
                 (Builder::Binary(a), Value::Bytes(x)) => a.push(Some(*x)),
                 (Builder::Binary(a), _) => a.push::<&[u8]>(None),
+                (Builder::F64(a), Value::Float(x)) => a.push(Some(*x)),
+                (Builder::F64(a), _) => a.push(None),
             }
         }
         self.rows += 1;
@@ -194,6 +202,7 @@ impl BatchBuilder {
                 Builder::Utf8(mut a) => a.as_box(),
                 Builder::Dict(mut a) => a.as_box(),
                 Builder::Binary(mut a) => a.as_box(),
+                Builder::F64(mut a) => a.as_box(),
             })
             .collect();
         if let Some(i) = self.def.sort_by.and_then(|c| self.def.column_index(c)) {

@@ -45,6 +45,7 @@ fn sql_type(engine: Engine, ty: ColumnType) -> &'static str {
         (_, ColumnType::Bool) => "BOOLEAN",
         (_, ColumnType::Utf8 | ColumnType::DictUtf8) => "STRING",
         (_, ColumnType::Binary) => "BINARY",
+        (_, ColumnType::Float64) => "DOUBLE",
     }
 }
 

@@ -55,6 +55,12 @@ impl ColumnValues {
         d.values().as_any().downcast_ref::<Utf8Array<i32>>()?.get(usize::try_from(key).ok()?)
     }
 
+    /// A float value.
+    #[must_use]
+    pub fn float(&self, i: usize) -> Option<f64> {
+        self.0.as_any().downcast_ref::<PrimitiveArray<f64>>()?.get(i)
+    }
+
     /// A boolean value.
     #[must_use]
     pub fn bool(&self, i: usize) -> Option<bool> {

@@ -23,6 +23,8 @@ pub enum ColumnType {
     DictUtf8,
     /// Raw bytes.
     Binary,
+    /// 64-bit float (ratios and percentiles of the aggregate tables).
+    Float64,
 }
 
 impl ColumnType {
@@ -37,6 +39,7 @@ impl ColumnType {
             ColumnType::Bool => "boolean",
             ColumnType::Utf8 | ColumnType::DictUtf8 => "string",
             ColumnType::Binary => "binary",
+            ColumnType::Float64 => "double",
         }
     }
 }
@@ -189,8 +192,122 @@ pub const REJECTS: TableDef = TableDef {
     sort_by: None,
 };
 
+/// The columns of `agg/hourly_traffic` and `agg/daily_traffic`.
+const TRAFFIC: &[Column] = &[
+    col("period_start", T::Timestamp, false, "start of the hour (or day), UTC"),
+    col("requests", T::Int64, false, "requests"),
+    col("bytes", T::Int64, false, "sum of response bytes (requests with bytes '-' add nothing)"),
+    col("status_1xx", T::Int64, false, "requests with a 1xx status"),
+    col("status_2xx", T::Int64, false, "requests with a 2xx status"),
+    col("status_3xx", T::Int64, false, "requests with a 3xx status"),
+    col("status_4xx", T::Int64, false, "requests with a 4xx status"),
+    col("status_5xx", T::Int64, false, "requests with a 5xx status"),
+    col("error_rate", T::Float64, true, "(4xx + 5xx) / requests; NULL without requests"),
+    col("distinct_clients", T::Int64, false, "distinct client IPs (exact; over the whole period, not a sum of hours)"),
+    col("distinct_visitors", T::Int64, false, "distinct (client IP, user agent) pairs (exact)"),
+    col("bot_requests", T::Int64, false, "requests whose user agent is a bot"),
+    col("human_requests", T::Int64, false, "requests whose user agent is not a bot (or unknown)"),
+    col("get_requests", T::Int64, false, "GET requests"),
+    col("post_requests", T::Int64, false, "POST requests"),
+    col("put_requests", T::Int64, false, "PUT requests"),
+    col("delete_requests", T::Int64, false, "DELETE requests"),
+    col("head_requests", T::Int64, false, "HEAD requests"),
+    col("other_method_requests", T::Int64, false, "requests with another method"),
+    col("invalid_requests", T::Int64, false, "requests whose request line was not a valid request"),
+    col("bytes_p50", T::Float64, true, "median response bytes (DDSketch, 1% relative error); NULL without sizes"),
+    col("bytes_p95", T::Float64, true, "95th percentile of response bytes (DDSketch, 1% relative error)"),
+    col("bytes_p99", T::Float64, true, "99th percentile of response bytes (DDSketch, 1% relative error)"),
+    col("duration_p50_us", T::Float64, true, "median time to serve, µs (when the format logs %D/%T; else NULL)"),
+    col("duration_p95_us", T::Float64, true, "95th percentile time to serve, µs"),
+    col("duration_p99_us", T::Float64, true, "99th percentile time to serve, µs"),
+];
+
+/// `agg/hourly_traffic`: one row per UTC hour.
+pub const HOURLY_TRAFFIC: TableDef = TableDef {
+    path: "agg/hourly_traffic",
+    name: "hourly_traffic",
+    doc: "One row per UTC hour: traffic, status mix, distinct clients, percentiles. An hour without requests has a row of zeros.",
+    columns: TRAFFIC,
+    partitioning: Partitioning::DayHour,
+    sort_by: None,
+};
+
+/// `agg/daily_traffic`: one row per UTC day.
+pub const DAILY_TRAFFIC: TableDef = TableDef {
+    path: "agg/daily_traffic",
+    name: "daily_traffic",
+    doc: "One row per UTC day, the same measures as hourly_traffic; distinct counts are over the day.",
+    columns: TRAFFIC,
+    partitioning: Partitioning::Day,
+    sort_by: None,
+};
+
+/// `agg/daily_top_paths`: the most requested paths of a day.
+pub const DAILY_TOP_PATHS: TableDef = TableDef {
+    path: "agg/daily_top_paths",
+    name: "daily_top_paths",
+    doc: "The top N paths of a UTC day by requests (default 1000), with their errors and clients.",
+    columns: &[
+        col("rank", T::Int32, false, "1 = most requested (ties by path)"),
+        col("path", T::Utf8, true, "request path; NULL for invalid request lines"),
+        col("requests", T::Int64, false, "requests"),
+        col("bytes", T::Int64, false, "sum of response bytes"),
+        col("status_4xx", T::Int64, false, "requests with a 4xx status"),
+        col("status_5xx", T::Int64, false, "requests with a 5xx status"),
+        col("distinct_clients", T::Int64, false, "distinct client IPs"),
+    ],
+    partitioning: Partitioning::Day,
+    sort_by: None,
+};
+
+/// `agg/daily_status`: requests per status code.
+pub const DAILY_STATUS: TableDef = TableDef {
+    path: "agg/daily_status",
+    name: "daily_status",
+    doc: "Requests and bytes per HTTP status of a UTC day.",
+    columns: &[
+        col("status", T::Int16, true, "HTTP status; NULL for '-'"),
+        col("requests", T::Int64, false, "requests"),
+        col("bytes", T::Int64, false, "sum of response bytes"),
+    ],
+    partitioning: Partitioning::Day,
+    sort_by: None,
+};
+
+/// `agg/daily_user_agents`: requests per browser / OS / device / bot.
+pub const DAILY_USER_AGENTS: TableDef = TableDef {
+    path: "agg/daily_user_agents",
+    name: "daily_user_agents",
+    doc: "Requests and distinct clients per browser, OS, device family and bot flag of a UTC day.",
+    columns: &[
+        col("ua_browser", T::DictUtf8, true, "browser family"),
+        col("ua_os", T::DictUtf8, true, "operating system family"),
+        col("ua_device", T::DictUtf8, true, "device family"),
+        col("is_bot", T::Bool, true, "bot user agent"),
+        col("requests", T::Int64, false, "requests"),
+        col("distinct_clients", T::Int64, false, "distinct client IPs"),
+    ],
+    partitioning: Partitioning::Day,
+    sort_by: None,
+};
+
+/// `agg/daily_referrers`: requests per referring host.
+pub const DAILY_REFERRERS: TableDef = TableDef {
+    path: "agg/daily_referrers",
+    name: "daily_referrers",
+    doc: "Requests and distinct clients per referrer host of a UTC day (NULL: no referrer).",
+    columns: &[
+        col("referrer_host", T::Utf8, true, "host of the Referer URL; NULL when none"),
+        col("requests", T::Int64, false, "requests"),
+        col("distinct_clients", T::Int64, false, "distinct client IPs"),
+    ],
+    partitioning: Partitioning::Day,
+    sort_by: None,
+};
+
 /// Every table the catalog knows.
-pub const TABLES: &[TableDef] = &[ACCESS_LOGS, REJECTS];
+pub const TABLES: &[TableDef] =
+    &[ACCESS_LOGS, REJECTS, HOURLY_TRAFFIC, DAILY_TRAFFIC, DAILY_TOP_PATHS, DAILY_STATUS, DAILY_USER_AGENTS, DAILY_REFERRERS];
 
 /// A table by SQL name (`access_logs`) or path (`curated/access_logs`).
 #[must_use]
