@@ -203,7 +203,12 @@ const TRAFFIC: &[Column] = &[
     col("status_4xx", T::Int64, false, "requests with a 4xx status"),
     col("status_5xx", T::Int64, false, "requests with a 5xx status"),
     col("error_rate", T::Float64, true, "(4xx + 5xx) / requests; NULL without requests"),
-    col("distinct_clients", T::Int64, false, "distinct client IPs (exact; over the whole period, not a sum of hours)"),
+    col(
+        "distinct_clients",
+        T::Int64,
+        false,
+        "distinct client IPs (exact; over the whole period, not a sum of hours)",
+    ),
     col("distinct_visitors", T::Int64, false, "distinct (client IP, user agent) pairs (exact)"),
     col("bot_requests", T::Int64, false, "requests whose user agent is a bot"),
     col("human_requests", T::Int64, false, "requests whose user agent is not a bot (or unknown)"),
@@ -214,10 +219,20 @@ const TRAFFIC: &[Column] = &[
     col("head_requests", T::Int64, false, "HEAD requests"),
     col("other_method_requests", T::Int64, false, "requests with another method"),
     col("invalid_requests", T::Int64, false, "requests whose request line was not a valid request"),
-    col("bytes_p50", T::Float64, true, "median response bytes (DDSketch, 1% relative error); NULL without sizes"),
+    col(
+        "bytes_p50",
+        T::Float64,
+        true,
+        "median response bytes (DDSketch, 1% relative error); NULL without sizes",
+    ),
     col("bytes_p95", T::Float64, true, "95th percentile of response bytes (DDSketch, 1% relative error)"),
     col("bytes_p99", T::Float64, true, "99th percentile of response bytes (DDSketch, 1% relative error)"),
-    col("duration_p50_us", T::Float64, true, "median time to serve, µs (when the format logs %D/%T; else NULL)"),
+    col(
+        "duration_p50_us",
+        T::Float64,
+        true,
+        "median time to serve, µs (when the format logs %D/%T; else NULL)",
+    ),
     col("duration_p95_us", T::Float64, true, "95th percentile time to serve, µs"),
     col("duration_p99_us", T::Float64, true, "99th percentile time to serve, µs"),
 ];
@@ -306,8 +321,16 @@ pub const DAILY_REFERRERS: TableDef = TableDef {
 };
 
 /// Every table the catalog knows.
-pub const TABLES: &[TableDef] =
-    &[ACCESS_LOGS, REJECTS, HOURLY_TRAFFIC, DAILY_TRAFFIC, DAILY_TOP_PATHS, DAILY_STATUS, DAILY_USER_AGENTS, DAILY_REFERRERS];
+pub const TABLES: &[TableDef] = &[
+    ACCESS_LOGS,
+    REJECTS,
+    HOURLY_TRAFFIC,
+    DAILY_TRAFFIC,
+    DAILY_TOP_PATHS,
+    DAILY_STATUS,
+    DAILY_USER_AGENTS,
+    DAILY_REFERRERS,
+];
 
 /// A table by SQL name (`access_logs`) or path (`curated/access_logs`).
 #[must_use]

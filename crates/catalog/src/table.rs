@@ -446,34 +446,57 @@ impl Table {
         files: &[StagedFile],
         info: Json,
     ) -> Result<CommitOutcome, CatalogError> {
+        self.commit_batches(&[(batch_id.to_owned(), files.to_vec())], info)
+    }
+
+    /// [`commit_batch`](Self::commit_batch) for several batches at once: one commit replaces
+    /// all of them (e.g. the 24 hours of a day in an hourly table).
+    ///
+    /// # Errors
+    /// As [`commit_batch`](Self::commit_batch).
+    pub fn commit_batches(
+        &self,
+        batches: &[(String, Vec<StagedFile>)],
+        info: Json,
+    ) -> Result<CommitOutcome, CatalogError> {
         self.create_if_missing()?;
-        let wanted: BTreeSet<&str> = files.iter().map(StagedFile::path).collect();
+        let wanted: Vec<BTreeSet<&str>> =
+            batches.iter().map(|(_, files)| files.iter().map(StagedFile::path).collect()).collect();
+        let ids: Vec<&str> = batches.iter().map(|(id, _)| id.as_str()).collect();
+        let all_wanted: BTreeSet<&str> = wanted.iter().flatten().copied().collect();
         let mut seen_version: Option<i64> = None;
         for _ in 0..MAX_COMMIT_ATTEMPTS {
             let snap = self.snapshot()?;
-            let current: BTreeSet<&str> = snap.batch_files(batch_id).map(|a| a.path.as_str()).collect();
+            let current: Vec<BTreeSet<&str>> =
+                ids.iter().map(|id| snap.batch_files(id).map(|a| a.path.as_str()).collect()).collect();
             if current == wanted {
                 return Ok(CommitOutcome::Unchanged { version: snap.version });
             }
             if let Some(base) = seen_version {
-                // someone committed since our last attempt: did they touch this batch?
-                let before = self.batch_paths_at(batch_id, base)?;
-                if before.iter().map(String::as_str).ne(current.iter().copied()) {
-                    return Err(CatalogError::Conflict {
-                        table: self.def.path.to_owned(),
-                        version: snap.version,
-                        message: format!("another writer changed batch `{batch_id}` concurrently"),
-                    });
+                // someone committed since our last attempt: did they touch these batches?
+                for (id, now) in ids.iter().zip(&current) {
+                    let before = self.batch_paths_at(id, base)?;
+                    if before.iter().map(String::as_str).ne(now.iter().copied()) {
+                        return Err(CatalogError::Conflict {
+                            table: self.def.path.to_owned(),
+                            version: snap.version,
+                            message: format!("another writer changed batch `{id}` concurrently"),
+                        });
+                    }
                 }
             }
             let now = now_millis();
-            let removes: Vec<Add> =
-                snap.batch_files(batch_id).filter(|a| !wanted.contains(a.path.as_str())).cloned().collect();
+            let removes: Vec<Add> = ids
+                .iter()
+                .flat_map(|id| snap.batch_files(id))
+                .filter(|a| !all_wanted.contains(a.path.as_str()))
+                .cloned()
+                .collect();
             let mut actions = vec![Action::CommitInfo(json!({
                 "timestamp": now,
                 "operation": "WRITE",
-                "operationParameters": {"mode": "Overwrite", "batch": batch_id},
-                "loglake": {"txnId": txn_id(), "batch": batch_id, "info": info},
+                "operationParameters": {"mode": "Overwrite", "batches": ids},
+                "loglake": {"txnId": txn_id(), "batch": ids.join(","), "info": info},
             }))];
             actions.extend(removes.iter().map(|a| {
                 Action::Remove(Remove {
@@ -486,8 +509,9 @@ impl Table {
                 })
             }));
             actions.extend(
-                files
+                batches
                     .iter()
+                    .flat_map(|(_, files)| files)
                     .filter(|f| !snap.files.contains_key(f.path()))
                     .map(|f| Action::Add(f.add.clone())),
             );
@@ -502,30 +526,15 @@ impl Table {
                         tracing::warn!(table = self.def.path, version, error = %e, "could not write a checkpoint");
                     }
                 }
-                let gone: Vec<ObjectKey> = removes
-                    .iter()
-                    .filter(|a| !wanted.contains(a.path.as_str()))
-                    .map(|a| self.key(&a.path))
-                    .collect::<Result<_, _>>()?;
+                let gone: Vec<ObjectKey> =
+                    removes.iter().map(|a| self.key(&a.path)).collect::<Result<_, _>>()?;
                 if self.delete_removed {
                     self.store.delete_many(&gone)?;
                 }
-                tracing::info!(
-                    table = self.def.path,
-                    version,
-                    added,
-                    removed = removes.len(),
-                    batch = batch_id,
-                    "committed"
-                );
+                tracing::info!(table = self.def.path, version, added, removed = removes.len(), "committed");
                 return Ok(CommitOutcome::Committed { version, added, removed: removes.len() });
             }
-            tracing::info!(
-                table = self.def.path,
-                version,
-                batch = batch_id,
-                "lost the race for a version; re-reading"
-            );
+            tracing::info!(table = self.def.path, version, "lost the race for a version; re-reading");
             seen_version = Some(snap.version);
         }
         Err(CatalogError::Conflict {
