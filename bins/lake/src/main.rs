@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser as ClapParser, Subcommand};
+use clap::{Parser as ClapParser, Subcommand};
 use loglake_catalog::{ddl, table_by_name, Date, Engine, Table, TableDef, TABLES};
+use loglake_cli::{init_logging, LakeArgs};
 use loglake_parser::{lines, LogFormat, ParseStats, Parser, ParserConfig};
 use loglake_pipeline::{upload_raw, UploadAction};
-use loglake_storage::{DecodedReader, Location, S3Options, Store};
+use loglake_storage::DecodedReader;
 
 /// loglake admin CLI.
 #[derive(Debug, ClapParser)]
@@ -20,47 +21,6 @@ use loglake_storage::{DecodedReader, Location, S3Options, Store};
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-/// Where the lake is and how to reach it.
-#[derive(Debug, Args)]
-struct LakeArgs {
-    /// The lake: s3://bucket/prefix, file:///abs/path, or a local directory
-    #[arg(long, env = "LOGLAKE_LAKE")]
-    lake: String,
-    /// S3-compatible endpoint (e.g. http://127.0.0.1:9000); AWS when absent
-    #[arg(long, env = "LOGLAKE_S3_ENDPOINT")]
-    s3_endpoint: Option<String>,
-    /// AWS region [default: from AWS_REGION, the profile, or the instance]
-    #[arg(long, env = "AWS_REGION")]
-    s3_region: Option<String>,
-    /// Path-style S3 addressing [default: on with --s3-endpoint, off for AWS]
-    #[arg(long)]
-    s3_path_style: Option<bool>,
-}
-
-impl LakeArgs {
-    /// Opens the store; S3 gets a runtime that lives as long as the returned guard.
-    fn open(&self) -> Result<(Store, Option<tokio::runtime::Runtime>)> {
-        let location = Location::parse(&self.lake)?;
-        let runtime = match location {
-            Location::S3 { .. } => Some(
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .context("cannot start the I/O runtime")?,
-            ),
-            _ => None,
-        };
-        let mut opts = S3Options::default();
-        opts.endpoint.clone_from(&self.s3_endpoint);
-        opts.region.clone_from(&self.s3_region);
-        opts.path_style = self.s3_path_style;
-        let store = Store::open(&location, &opts, runtime.as_ref().map(|r| r.handle().clone()))?;
-        store.check()?;
-        Ok((store, runtime))
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,10 +164,11 @@ fn millis_to_text(ms: i64) -> String {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Tables { lake } => {
-            let (store, _rt) = lake.open()?;
+            let lake = lake.open()?;
+            let store = &lake.store;
             println!("{:<22} {:>8} {:>7} {:>12} {:>11}", "table", "version", "files", "rows", "partitions");
             for def in TABLES {
-                let snap = Table::new(&store, def).snapshot()?;
+                let snap = Table::new(store, def).snapshot()?;
                 if snap.version < 0 {
                     println!("{:<22} {:>8}", def.path, "-");
                     continue;
@@ -226,8 +187,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Partitions { lake, table } => {
             let def = table_arg(&table)?;
-            let (store, _rt) = lake.open()?;
-            let snap = Table::new(&store, def).snapshot()?;
+            let lake = lake.open()?;
+            let store = &lake.store;
+            let snap = Table::new(store, def).snapshot()?;
             println!("{:<28} {:>6} {:>12} {:>14}", "partition", "files", "rows", "bytes");
             for (part, s) in Table::partitions(&snap) {
                 println!("{part:<28} {:>6} {:>12} {:>14}", s.files, s.rows, s.bytes);
@@ -236,8 +198,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::History { lake, table } => {
             let def = table_arg(&table)?;
-            let (store, _rt) = lake.open()?;
-            for (version, info) in Table::new(&store, def).history()? {
+            let lake = lake.open()?;
+            let store = &lake.store;
+            for (version, info) in Table::new(store, def).history()? {
                 let when = info["timestamp"].as_i64().map(millis_to_text).unwrap_or_default();
                 let op = info["operation"].as_str().unwrap_or("?");
                 let batch = info["loglake"]["batch"].as_str().unwrap_or("");
@@ -250,11 +213,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Vacuum { lake, min_age_minutes, dry_run } => {
-            let (store, _rt) = lake.open()?;
+            let lake = lake.open()?;
+            let store = &lake.store;
             let mut total = 0;
             for def in TABLES {
                 let orphans =
-                    Table::new(&store, def).orphans(std::time::Duration::from_secs(min_age_minutes * 60))?;
+                    Table::new(store, def).orphans(std::time::Duration::from_secs(min_age_minutes * 60))?;
                 for key in &orphans {
                     println!("{}{}", if dry_run { "would delete " } else { "delete " }, store.describe(key));
                 }
@@ -270,9 +234,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Upload { lake, files, date } => {
-            let (store, _runtime) = lake.open()?;
+            let lake = lake.open()?;
+            let store = &lake.store;
             let show_progress = std::io::stderr().is_terminal();
-            let results = upload_raw(&store, &files, date, |i, n, r| {
+            let results = upload_raw(store, &files, date, |i, n, r| {
                 let what = match r.action {
                     UploadAction::Uploaded(bytes) => format!("uploaded {bytes} bytes"),
                     UploadAction::SkippedIdentical => "skipped (identical object exists)".to_owned(),
@@ -306,12 +271,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {

@@ -30,6 +30,9 @@ pub enum PipelineError {
     /// A layout rule was broken.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// An aggregation failed.
+    #[error(transparent)]
+    Aggregate(#[from] loglake_aggregate::AggregateError),
 }
 
 /// What happened to one file.

@@ -1,0 +1,259 @@
+//! Hourly and daily aggregate tables, computed from `curated/access_logs`.
+//!
+//! # Brief overview
+//!
+//! Each hour partition of the curated table is scanned (only the needed columns) on a rayon
+//! worker into a [`PeriodState`]: counts, sums, exact distinct sets and DDSketch percentile
+//! sketches, all mergeable in any order. An hour's state is one row of `agg/hourly_traffic`; a
+//! day's state is the merge of its 24 hours, so daily distinct counts are distinct over the day.
+//! [`refresh_hours`] and [`refresh_days`] recompute and replace the rows of the periods asked
+//! for, one commit per table; a period without requests gets a row of zeros.
+
+mod state;
+
+use std::collections::BTreeMap;
+
+use loglake_catalog::{
+    BatchBuilder, CatalogError, CommitOutcome, Date, PartitionKey, RowGroup, ScanOptions, Table, TableDef,
+    Value, ACCESS_LOGS, DAILY_REFERRERS, DAILY_STATUS, DAILY_TOP_PATHS, DAILY_TRAFFIC, DAILY_USER_AGENTS,
+    HOURLY_TRAFFIC,
+};
+use loglake_parser::Timestamp;
+use loglake_storage::Store;
+use rayon::prelude::*;
+use serde_json::json;
+
+pub use state::{
+    distinct_key, AgentKey, DistinctSet, GroupCounts, PassThrough, PathCounts, PeriodState, RowFacts, Traffic,
+};
+
+/// Why an aggregation could not complete.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AggregateError {
+    /// Reading the curated table or writing an aggregate table failed.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+}
+
+/// The curated columns the aggregates read, in [`RowGroup::columns`] order.
+const COLUMNS: [&str; 13] = [
+    "client_ip",
+    "user_agent",
+    "status",
+    "bytes",
+    "method",
+    "request_raw",
+    "is_bot",
+    "duration_us",
+    "path",
+    "ua_browser",
+    "ua_os",
+    "ua_device",
+    "referrer_host",
+];
+
+fn facts(g: &RowGroup, i: usize) -> RowFacts<'_> {
+    let c = &g.columns;
+    RowFacts {
+        client_ip: c[0].str(i),
+        user_agent: c[1].str(i),
+        status: c[2].int(i),
+        bytes: c[3].int(i),
+        method: c[4].str(i),
+        invalid_request: c[5].str(i).is_some(),
+        is_bot: c[6].bool(i),
+        duration_us: c[7].int(i),
+        path: c[8].str(i),
+        ua_browser: c[9].str(i),
+        ua_os: c[10].str(i),
+        ua_device: c[11].str(i),
+        referrer_host: c[12].str(i),
+    }
+}
+
+/// The state of one UTC hour.
+pub type HourState = ((Date, u8), PeriodState);
+
+/// Scans the curated hours asked for, in parallel: one state per (date, hour).
+///
+/// # Errors
+/// Reading the curated table failed (the error names the file).
+pub fn compute_hours(store: &Store, hours: &[(Date, u8)]) -> Result<Vec<HourState>, AggregateError> {
+    let curated = Table::new(store, &ACCESS_LOGS);
+    let snapshot = curated.snapshot()?;
+    hours
+        .par_iter()
+        .map(|&(date, hour)| {
+            let mut state = PeriodState::default();
+            let Some(partition) = PartitionKey::hour(date, hour) else {
+                return Ok(((date, hour), state));
+            };
+            let options = ScanOptions::columns(COLUMNS).in_partitions(vec![partition]);
+            // row groups fold into per-group states that merge into the hour's
+            curated.scan(&snapshot, &options, |group| {
+                let mut local = PeriodState::default();
+                for i in 0..group.rows {
+                    local.add(&facts(&group, i));
+                }
+                state.merge(&local);
+                Ok(())
+            })?;
+            Ok(((date, hour), state))
+        })
+        .collect()
+}
+
+fn period_start(date: Date, hour: u8) -> i64 {
+    let (y, m, d) = date.ymd();
+    Timestamp::from_utc(i32::from(y), m, d, hour, 0, 0).map_or(0, Timestamp::unix_micros)
+}
+
+fn count(n: u64) -> Value<'static> {
+    Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+fn float(x: Option<f64>) -> Value<'static> {
+    x.map_or(Value::Null, Value::Float)
+}
+
+fn traffic_row(start: i64, t: &Traffic) -> Vec<Value<'static>> {
+    let errors = t.status[3] + t.status[4];
+    let mut row = vec![Value::Int(start), count(t.requests), count(t.bytes)];
+    row.extend(t.status.iter().map(|&n| count(n)));
+    row.push(if t.requests == 0 { Value::Null } else { Value::Float(errors as f64 / t.requests as f64) });
+    row.extend([
+        count(t.clients.len() as u64),
+        count(t.visitors.len() as u64),
+        count(t.bots),
+        count(t.requests - t.bots),
+    ]);
+    row.extend(t.methods.iter().map(|&n| count(n)));
+    row.push(count(t.invalid));
+    row.extend([0.5, 0.95, 0.99].map(|q| float(t.bytes_quantile(q))));
+    row.extend([0.5, 0.95, 0.99].map(|q| float(t.duration_quantile(q))));
+    row
+}
+
+fn one_file(
+    table: &Table,
+    partition: PartitionKey,
+    batch: &str,
+    rows: &[Vec<Value<'_>>],
+) -> Result<(String, Vec<loglake_catalog::StagedFile>), AggregateError> {
+    let mut b = BatchBuilder::new(table.def());
+    for r in rows {
+        b.push(r)?;
+    }
+    let file = table.write_file(partition, batch, &b.finish()?)?;
+    Ok((batch.to_owned(), vec![file]))
+}
+
+/// Recomputes `agg/hourly_traffic` for these hours and replaces their rows in one commit.
+///
+/// # Errors
+/// Reading the curated table or writing the aggregate table failed.
+pub fn refresh_hours(
+    store: &Store,
+    hours: &[(Date, u8)],
+    job: &str,
+) -> Result<CommitOutcome, AggregateError> {
+    let states = compute_hours(store, hours)?;
+    let table = Table::new(store, &HOURLY_TRAFFIC);
+    let batches = states
+        .iter()
+        .filter_map(|((date, hour), state)| PartitionKey::hour(*date, *hour).map(|p| (p, state)))
+        .map(|(p, state)| {
+            let row = traffic_row(period_start(p.dt, p.hour.unwrap_or(0)), &state.traffic);
+            one_file(&table, p, &p.to_string(), &[row])
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(table.commit_batches(&batches, json!({"job": job, "hours": batches.len()}))?)
+}
+
+/// The result of [`refresh_days`] for each daily table.
+pub type DailyOutcomes = Vec<(&'static TableDef, CommitOutcome)>;
+
+/// Recomputes every daily table for these dates (from their 24 hours) and replaces each table's
+/// rows for them in one commit per table. `top_paths` bounds `agg/daily_top_paths` per day.
+///
+/// # Errors
+/// Reading the curated table or writing an aggregate table failed.
+pub fn refresh_days(
+    store: &Store,
+    dates: &[Date],
+    top_paths: usize,
+    job: &str,
+) -> Result<DailyOutcomes, AggregateError> {
+    let hours: Vec<(Date, u8)> = dates.iter().flat_map(|d| (0..24).map(move |h| (*d, h))).collect();
+    let mut days: BTreeMap<Date, PeriodState> = BTreeMap::new();
+    for ((date, _), state) in compute_hours(store, &hours)? {
+        days.entry(date).or_default().merge(&state);
+    }
+    let mut out = Vec::new();
+    for def in [&DAILY_TRAFFIC, &DAILY_TOP_PATHS, &DAILY_STATUS, &DAILY_USER_AGENTS, &DAILY_REFERRERS] {
+        let table = Table::new(store, def);
+        let mut batches = Vec::new();
+        for (date, day) in &days {
+            let rows = daily_rows(def, *date, day, top_paths);
+            batches.push(one_file(&table, PartitionKey::day(*date), &format!("dt={date}"), &rows)?);
+        }
+        out.push((def, table.commit_batches(&batches, json!({"job": job, "days": dates.len()}))?));
+    }
+    Ok(out)
+}
+
+fn daily_rows<'a>(def: &TableDef, date: Date, day: &'a PeriodState, top_paths: usize) -> Vec<Vec<Value<'a>>> {
+    let opt = |s: &'a Option<String>| s.as_deref().map_or(Value::Null, Value::Str);
+    match def.name {
+        "daily_traffic" => vec![traffic_row(period_start(date, 0), &day.traffic)],
+        "daily_top_paths" => {
+            let mut paths: Vec<(&Option<String>, &PathCounts)> = day.paths.iter().collect();
+            paths.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then_with(|| a.0.cmp(b.0)));
+            paths
+                .into_iter()
+                .take(top_paths)
+                .enumerate()
+                .map(|(i, (path, c))| {
+                    vec![
+                        Value::Int(i64::try_from(i + 1).unwrap_or(i64::MAX)),
+                        opt(path),
+                        count(c.requests),
+                        count(c.bytes),
+                        count(c.status_4xx),
+                        count(c.status_5xx),
+                        count(c.clients.len() as u64),
+                    ]
+                })
+                .collect()
+        }
+        "daily_status" => day
+            .statuses
+            .iter()
+            .map(|(s, (n, b))| vec![s.map_or(Value::Null, Value::Int), count(*n), count(*b)])
+            .collect(),
+        "daily_user_agents" => {
+            let mut rows: Vec<_> = day.agents.iter().collect();
+            rows.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then_with(|| a.0.cmp(b.0)));
+            rows.into_iter()
+                .map(|((br, os, dev, bot), c)| {
+                    vec![
+                        opt(br),
+                        opt(os),
+                        opt(dev),
+                        bot.map_or(Value::Null, Value::Bool),
+                        count(c.requests),
+                        count(c.clients.len() as u64),
+                    ]
+                })
+                .collect()
+        }
+        _ => {
+            let mut rows: Vec<_> = day.referrers.iter().collect();
+            rows.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then_with(|| a.0.cmp(b.0)));
+            rows.into_iter()
+                .map(|(h, c)| vec![opt(h), count(c.requests), count(c.clients.len() as u64)])
+                .collect()
+        }
+    }
+}

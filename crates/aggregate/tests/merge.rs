@@ -1,0 +1,134 @@
+//! Merging partial states in any split and order equals the one-pass state.
+
+use loglake_aggregate::{PeriodState, RowFacts};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+struct Row {
+    ip: Option<u8>,
+    ua: Option<u8>,
+    status: Option<i64>,
+    bytes: Option<i64>,
+    method: Option<u8>,
+    bot: Option<bool>,
+    duration: Option<i64>,
+    path: Option<u8>,
+}
+
+fn row() -> impl Strategy<Value = Row> {
+    (
+        proptest::option::of(0u8..20),
+        proptest::option::of(0u8..5),
+        proptest::option::of(prop_oneof![
+            Just(200i64),
+            Just(301),
+            Just(404),
+            Just(500),
+            Just(101),
+            Just(999)
+        ]),
+        proptest::option::of(0i64..100_000),
+        proptest::option::of(0u8..7),
+        proptest::option::of(any::<bool>()),
+        proptest::option::of(1i64..5_000_000),
+        proptest::option::of(0u8..6),
+    )
+        .prop_map(|(ip, ua, status, bytes, method, bot, duration, path)| Row {
+            ip,
+            ua,
+            status,
+            bytes,
+            method,
+            bot,
+            duration,
+            path,
+        })
+}
+
+const METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"];
+
+fn add(state: &mut PeriodState, r: &Row) {
+    let ip = r.ip.map(|i| format!("10.0.0.{i}"));
+    let ua = r.ua.map(|u| format!("agent-{u}"));
+    let path = r.path.map(|p| format!("/p{p}"));
+    let mut f = RowFacts::default();
+    f.client_ip = ip.as_deref();
+    f.user_agent = ua.as_deref();
+    f.status = r.status;
+    f.bytes = r.bytes;
+    f.method = r.method.map(|m| METHODS[usize::from(m)]);
+    f.invalid_request = r.method.is_none();
+    f.is_bot = r.bot;
+    f.duration_us = r.duration;
+    f.path = path.as_deref();
+    state.add(&f);
+}
+
+fn summary(s: &PeriodState) -> String {
+    let t = &s.traffic;
+    let mut paths: Vec<_> =
+        s.paths.iter().map(|(k, v)| (k.clone(), v.requests, v.bytes, v.clients.len())).collect();
+    paths.sort();
+    format!(
+        "{} {} {:?} {} {:?} {} {} {} {:?} {:?} {:?} {:?}",
+        t.requests,
+        t.bytes,
+        t.status,
+        t.bots,
+        t.methods,
+        t.invalid,
+        t.clients.len(),
+        t.visitors.len(),
+        [0.5, 0.95, 0.99].map(|q| t.bytes_quantile(q)),
+        [0.5, 0.99].map(|q| t.duration_quantile(q)),
+        paths,
+        s.statuses,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn any_split_any_order(rows in proptest::collection::vec(row(), 0..300), cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6), order in any::<u64>()) {
+        let mut whole = PeriodState::default();
+        for r in &rows {
+            add(&mut whole, r);
+        }
+        // split at random points into parts, build each alone, merge in a shuffled order
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(rows.len() + 1)).collect();
+        points.push(0);
+        points.push(rows.len());
+        points.sort_unstable();
+        let mut parts: Vec<PeriodState> = points
+            .windows(2)
+            .map(|w| {
+                let mut s = PeriodState::default();
+                for r in &rows[w[0]..w[1]] {
+                    add(&mut s, r);
+                }
+                s
+            })
+            .collect();
+        let n = parts.len();
+        for i in (1..n).rev() {
+            parts.swap(i, (order as usize).wrapping_mul(i + 7) % (i + 1));
+        }
+        let mut merged = PeriodState::default();
+        for p in &parts {
+            merged.merge(p);
+        }
+        prop_assert_eq!(summary(&merged), summary(&whole));
+        // and merging is associative: (a+b)+c == a+(b+c)
+        if parts.len() >= 3 {
+            let mut left = parts[0].clone();
+            left.merge(&parts[1]);
+            left.merge(&parts[2]);
+            let mut bc = parts[1].clone();
+            bc.merge(&parts[2]);
+            let mut right = parts[0].clone();
+            right.merge(&bc);
+            prop_assert_eq!(summary(&left), summary(&right));
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Feature extraction: a parsed line becomes a `curated/access_logs` row; a failed one a
+//! `curated/rejects` row.
+
+use loglake_catalog::{BatchBuilder, CatalogError, Value, ACCESS_LOGS, REJECTS};
+use loglake_parser::{LogRecord, ParseError};
+
+/// Static assets by extension (lowercase, without the dot).
+const STATIC_EXT: &[&str] = &[
+    "css", "js", "mjs", "map", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "avif", "bmp", "woff",
+    "woff2", "ttf", "otf", "eot", "mp4", "webm", "mp3", "ogg", "wav", "pdf", "zip", "gz", "txt", "xml",
+    "json",
+];
+
+/// Whether a path names a static asset (by its extension).
+#[must_use]
+pub fn is_static(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or(path);
+    last.rsplit_once('.')
+        .is_some_and(|(_, ext)| ext.len() <= 5 && STATIC_EXT.iter().any(|s| s.eq_ignore_ascii_case(ext)))
+}
+
+/// The host of a referrer URL (`https://www.example.com:8443/x` → `www.example.com`), lowercased.
+#[must_use]
+pub fn referrer_host(referrer: &str) -> Option<String> {
+    let rest = referrer.split_once("://").map(|(_, r)| r)?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host.starts_with('[') {
+        host.split(']').next().map(|h| &h[1..])?
+    } else {
+        host.split(':').next()?
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// User-agent families. A deliberately small classifier: browser, OS and device family from
+/// well-known tokens, and a bot flag for crawlers, monitors and HTTP tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Agent {
+    /// Browser family.
+    pub browser: &'static str,
+    /// OS family.
+    pub os: &'static str,
+    /// Device family.
+    pub device: &'static str,
+    /// Crawler, monitor or tool.
+    pub is_bot: bool,
+}
+
+const BOT_TOKENS: &[&str] = &[
+    "bot",
+    "crawler",
+    "spider",
+    "slurp",
+    "curl/",
+    "wget/",
+    "python-requests",
+    "python-urllib",
+    "go-http-client",
+    "java/",
+    "apache-httpclient",
+    "okhttp",
+    "libwww",
+    "zgrab",
+    "masscan",
+    "nmap",
+    "censys",
+    "facebookexternalhit",
+    "headless",
+    "nikto",
+    "scanner",
+];
+
+/// Classifies a user agent.
+#[must_use]
+pub fn classify_agent(ua: &str) -> Agent {
+    let l = ua.to_ascii_lowercase();
+    let has = |t: &str| l.contains(t);
+    let is_bot = BOT_TOKENS.iter().any(|t| has(t));
+    let browser = if has("edg/") {
+        "Edge"
+    } else if has("opr/") || has("opera") {
+        "Opera"
+    } else if has("firefox/") {
+        "Firefox"
+    } else if has("chrome/") || has("crios/") {
+        "Chrome"
+    } else if has("msie ") || has("trident/") {
+        "IE"
+    } else if has("safari/") && has("version/") {
+        "Safari"
+    } else if has("curl/") {
+        "curl"
+    } else if is_bot {
+        "Bot"
+    } else {
+        "Other"
+    };
+    let os = if has("iphone") || has("ipad") || has("ios") {
+        "iOS"
+    } else if has("android") {
+        "Android"
+    } else if has("windows") {
+        "Windows"
+    } else if has("mac os x") || has("macintosh") {
+        "Mac OS X"
+    } else if has("linux") || has("x11") {
+        "Linux"
+    } else {
+        "Other"
+    };
+    let device = if is_bot {
+        "Spider"
+    } else if has("ipad") || has("tablet") {
+        "Tablet"
+    } else if has("mobile") || has("iphone") || has("android") {
+        "Mobile"
+    } else if os == "Other" {
+        "Other"
+    } else {
+        "Desktop"
+    };
+    Agent { browser, os, device, is_bot }
+}
+
+/// Appends the `curated/access_logs` row of a parsed line.
+///
+/// # Errors
+/// [`CatalogError::Row`] if a value does not fit the schema (a bug, never data).
+pub fn push_access_row(
+    b: &mut BatchBuilder,
+    r: &LogRecord<'_>,
+    source_object: &str,
+    line: u64,
+) -> Result<(), CatalogError> {
+    let ip = r.client_ip().map(|i| i.to_string());
+    let (client, ident, user) = (r.remote_host(), r.ident(), r.user());
+    let (path, query, request) = (r.path(), r.query(), r.request());
+    let (referrer, agent, vhost) = (r.referer(), r.user_agent(), r.vhost());
+    let ref_host = referrer.as_deref().and_then(referrer_host);
+    let ua = agent.as_deref().map(classify_agent);
+    let t = r.time();
+    let status = r.status();
+    let class = status
+        .and_then(|s| ["1xx", "2xx", "3xx", "4xx", "5xx"].get(usize::from(s / 100).checked_sub(1)?).copied());
+    fn s(x: Option<&str>) -> Value<'_> {
+        x.map_or(Value::Null, Value::Str)
+    }
+    let n = |x: Option<i64>| x.map_or(Value::Null, Value::Int);
+    let row = [
+        n(t.map(|t| t.unix_micros())),
+        n(t.map(|t| i64::from(t.offset_minutes()))),
+        s(client.as_deref()),
+        s(ip.as_deref()),
+        s(ident.as_deref()),
+        s(user.as_deref()),
+        s(r.method()),
+        s(path.as_deref()),
+        s(query.as_deref()),
+        s(r.protocol()),
+        if r.is_valid_request() { Value::Null } else { s(request.as_deref()) },
+        n(status.map(i64::from)),
+        s(class),
+        n(r.response_bytes().and_then(|b| i64::try_from(b).ok())),
+        n(r.duration_micros().and_then(|d| i64::try_from(d).ok())),
+        s(referrer.as_deref()),
+        s(ref_host.as_deref()),
+        s(agent.as_deref()),
+        s(ua.map(|a| a.browser)),
+        s(ua.map(|a| a.os)),
+        s(ua.map(|a| a.device)),
+        ua.map_or(Value::Null, |a| Value::Bool(a.is_bot)),
+        path.as_deref().map_or(Value::Null, |p| Value::Bool(is_static(p))),
+        s(vhost.as_deref()),
+        Value::Str(source_object),
+        Value::Int(i64::try_from(line).unwrap_or(i64::MAX)),
+    ];
+    debug_assert_eq!(row.len(), ACCESS_LOGS.columns.len());
+    b.push(&row)
+}
+
+/// Appends the `curated/rejects` row of a line that did not parse.
+///
+/// # Errors
+/// [`CatalogError::Row`] (a bug, never data).
+pub fn push_reject_row(
+    b: &mut BatchBuilder,
+    raw: &[u8],
+    error: &ParseError,
+    source_object: &str,
+    line: u64,
+) -> Result<(), CatalogError> {
+    let text = String::from_utf8_lossy(raw);
+    let row = [
+        Value::Str(source_object),
+        Value::Int(i64::try_from(line).unwrap_or(i64::MAX)),
+        Value::Str(error.code()),
+        Value::Int(i64::try_from(error.column()).unwrap_or(i64::MAX)),
+        Value::Bytes(raw),
+        Value::Str(&text),
+    ];
+    debug_assert_eq!(row.len(), REJECTS.columns.len());
+    b.push(&row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_assets() {
+        assert!(is_static("/static/css/main.css"));
+        assert!(is_static("/images/LOGO.PNG"));
+        assert!(!is_static("/list"));
+        assert!(!is_static("/apps/cart.jsp"));
+        assert!(!is_static("/v1.2/items"));
+    }
+
+    #[test]
+    fn referrer_hosts() {
+        assert_eq!(referrer_host("https://www.Example.com:8443/x?y").as_deref(), Some("www.example.com"));
+        assert_eq!(referrer_host("http://user@host.io/").as_deref(), Some("host.io"));
+        assert_eq!(referrer_host("http://[2001:db8::1]:80/").as_deref(), Some("2001:db8::1"));
+        assert_eq!(referrer_host("-"), None);
+        assert_eq!(
+            referrer_host("android-app://com.google.android.gm/").as_deref(),
+            Some("com.google.android.gm")
+        );
+    }
+
+    #[test]
+    fn agents() {
+        let ff = classify_agent("Mozilla/5.0 (X11; Linux x86_64; rv:68.0) Gecko/20100101 Firefox/68.0");
+        assert_eq!((ff.browser, ff.os, ff.device, ff.is_bot), ("Firefox", "Linux", "Desktop", false));
+        let g = classify_agent("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)");
+        assert!(g.is_bot && g.device == "Spider");
+        let m = classify_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 16_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.5 Mobile/15E148 Safari/604.1");
+        assert_eq!((m.browser, m.os, m.device), ("Safari", "iOS", "Mobile"));
+        assert!(classify_agent("curl/8.4.0").is_bot);
+        assert_eq!(classify_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0").browser, "Edge");
+    }
+}
