@@ -53,22 +53,36 @@ const COLUMNS: [&str; 13] = [
     "referrer_host",
 ];
 
-fn facts(g: &RowGroup, i: usize) -> RowFacts<'_> {
+/// Adds a row group to a state: columns resolved once, then a tight loop over rows.
+fn add_group(state: &mut PeriodState, g: &RowGroup, detail: bool) {
     let c = &g.columns;
-    RowFacts {
-        client_ip: c[0].str(i),
-        user_agent: c[1].str(i),
-        status: c[2].int(i),
-        bytes: c[3].int(i),
-        method: c[4].str(i),
-        invalid_request: c[5].str(i).is_some(),
-        is_bot: c[6].bool(i),
-        duration_us: c[7].int(i),
-        path: c[8].str(i),
-        ua_browser: c[9].str(i),
-        ua_os: c[10].str(i),
-        ua_device: c[11].str(i),
-        referrer_host: c[12].str(i),
+    let (ip, ua, method, raw, path) =
+        (c[0].str_view(), c[1].str_view(), c[4].str_view(), c[5].str_view(), c[8].str_view());
+    let (browser, os, device, referrer) =
+        (c[9].str_view(), c[10].str_view(), c[11].str_view(), c[12].str_view());
+    let (status, bytes, duration) = (c[2].int_view(), c[3].int_view(), c[7].int_view());
+    let bot = c[6].bool_view();
+    for i in 0..g.rows {
+        let facts = RowFacts {
+            client_ip: ip.get(i),
+            user_agent: ua.get(i),
+            status: status.get(i),
+            bytes: bytes.get(i),
+            method: method.get(i),
+            invalid_request: raw.get(i).is_some(),
+            is_bot: bot.and_then(|b| b.get(i)),
+            duration_us: duration.get(i),
+            path: path.get(i),
+            ua_browser: browser.get(i),
+            ua_os: os.get(i),
+            ua_device: device.get(i),
+            referrer_host: referrer.get(i),
+        };
+        if detail {
+            state.add(&facts);
+        } else {
+            state.traffic.add(&facts);
+        }
     }
 }
 
@@ -76,10 +90,15 @@ fn facts(g: &RowGroup, i: usize) -> RowFacts<'_> {
 pub type HourState = ((Date, u8), PeriodState);
 
 /// Scans the curated hours asked for, in parallel: one state per (date, hour).
+/// With `detail`, also the per-path, status, user-agent and referrer groups the daily tables need.
 ///
 /// # Errors
 /// Reading the curated table failed (the error names the file).
-pub fn compute_hours(store: &Store, hours: &[(Date, u8)]) -> Result<Vec<HourState>, AggregateError> {
+pub fn compute_hours(
+    store: &Store,
+    hours: &[(Date, u8)],
+    detail: bool,
+) -> Result<Vec<HourState>, AggregateError> {
     let curated = Table::new(store, &ACCESS_LOGS);
     let snapshot = curated.snapshot()?;
     hours
@@ -92,11 +111,7 @@ pub fn compute_hours(store: &Store, hours: &[(Date, u8)]) -> Result<Vec<HourStat
             let options = ScanOptions::columns(COLUMNS).in_partitions(vec![partition]);
             // row groups fold into per-group states that merge into the hour's
             curated.scan(&snapshot, &options, |group| {
-                let mut local = PeriodState::default();
-                for i in 0..group.rows {
-                    local.add(&facts(&group, i));
-                }
-                state.merge(&local);
+                add_group(&mut state, &group, detail);
                 Ok(())
             })?;
             Ok(((date, hour), state))
@@ -158,7 +173,7 @@ pub fn refresh_hours(
     hours: &[(Date, u8)],
     job: &str,
 ) -> Result<CommitOutcome, AggregateError> {
-    let states = compute_hours(store, hours)?;
+    let states = compute_hours(store, hours, false)?;
     let table = Table::new(store, &HOURLY_TRAFFIC);
     let batches = states
         .iter()
@@ -187,7 +202,7 @@ pub fn refresh_days(
 ) -> Result<DailyOutcomes, AggregateError> {
     let hours: Vec<(Date, u8)> = dates.iter().flat_map(|d| (0..24).map(move |h| (*d, h))).collect();
     let mut days: BTreeMap<Date, PeriodState> = BTreeMap::new();
-    for ((date, _), state) in compute_hours(store, &hours)? {
+    for ((date, _), state) in compute_hours(store, &hours, true)? {
         days.entry(date).or_default().merge(&state);
     }
     let mut out = Vec::new();

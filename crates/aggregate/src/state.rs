@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use sketches_ddsketch::{Config, DDSketch};
-use xxhash_rust::xxh3::xxh3_128;
+use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
 /// The hasher of [`DistinctSet`]: keys are already 128-bit hashes, so it just takes 64 of
 /// their bits.
@@ -38,12 +38,13 @@ pub fn distinct_key(parts: &[&[u8]]) -> u128 {
     if let [one] = parts {
         return xxh3_128(one);
     }
-    let mut buf = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    // streaming: no buffer per row
+    let mut h = Xxh3::new();
     for p in parts {
-        buf.extend_from_slice(p);
-        buf.push(0);
+        h.update(p);
+        h.update(&[0]);
     }
-    xxh3_128(&buf)
+    h.digest128()
 }
 
 /// What one row contributes (the curated columns the aggregates read).

@@ -49,7 +49,7 @@ pub use delta::{
 pub use error::CatalogError;
 pub use layout::{raw_object_key, raw_partition_prefix, Date, RAW_ACCESS_LOGS};
 pub use parquet::{write_parquet, Codec, WriteOptions};
-pub use reader::{ColumnValues, RowGroup, ScanOptions, ScanStats};
+pub use reader::{ColumnValues, IntView, RowGroup, ScanOptions, ScanStats, StrView};
 pub use schema::{
     data_model_markdown, table_by_name, Column, ColumnType, Partitioning, TableDef, ACCESS_LOGS,
     DAILY_REFERRERS, DAILY_STATUS, DAILY_TOP_PATHS, DAILY_TRAFFIC, DAILY_USER_AGENTS, HOURLY_TRAFFIC,

@@ -74,6 +74,93 @@ impl ColumnValues {
     }
 }
 
+/// A text column resolved once for fast row access (plain or dictionary-encoded).
+#[derive(Debug, Clone, Copy)]
+pub enum StrView<'a> {
+    /// Plain strings.
+    Plain(&'a Utf8Array<i32>),
+    /// Dictionary keys and values.
+    Dict(&'a PrimitiveArray<i32>, &'a Utf8Array<i32>),
+    /// Not a text column: every value reads as NULL.
+    Missing,
+}
+
+impl<'a> StrView<'a> {
+    /// The value at row `i`.
+    #[inline]
+    #[must_use]
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        match self {
+            StrView::Plain(a) => a.get(i),
+            StrView::Dict(k, v) => v.get(usize::try_from(k.get(i)?).ok()?),
+            StrView::Missing => None,
+        }
+    }
+}
+
+/// An integer column resolved once for fast row access.
+#[derive(Debug, Clone, Copy)]
+pub enum IntView<'a> {
+    /// 64-bit.
+    I64(&'a PrimitiveArray<i64>),
+    /// 32-bit.
+    I32(&'a PrimitiveArray<i32>),
+    /// 16-bit.
+    I16(&'a PrimitiveArray<i16>),
+    /// Not an integer column.
+    Missing,
+}
+
+impl IntView<'_> {
+    /// The value at row `i`.
+    #[inline]
+    #[must_use]
+    pub fn get(&self, i: usize) -> Option<i64> {
+        match self {
+            IntView::I64(a) => a.get(i),
+            IntView::I32(a) => a.get(i).map(i64::from),
+            IntView::I16(a) => a.get(i).map(i64::from),
+            IntView::Missing => None,
+        }
+    }
+}
+
+impl ColumnValues {
+    /// This column as text, resolved once (use in loops over rows).
+    #[must_use]
+    pub fn str_view(&self) -> StrView<'_> {
+        let a = self.0.as_any();
+        if let Some(s) = a.downcast_ref::<Utf8Array<i32>>() {
+            return StrView::Plain(s);
+        }
+        if let Some(d) = a.downcast_ref::<DictionaryArray<i32>>() {
+            if let Some(v) = d.values().as_any().downcast_ref::<Utf8Array<i32>>() {
+                return StrView::Dict(d.keys(), v);
+            }
+        }
+        StrView::Missing
+    }
+
+    /// This column as integers, resolved once.
+    #[must_use]
+    pub fn int_view(&self) -> IntView<'_> {
+        let a = self.0.as_any();
+        if let Some(p) = a.downcast_ref::<PrimitiveArray<i64>>() {
+            return IntView::I64(p);
+        }
+        if let Some(p) = a.downcast_ref::<PrimitiveArray<i32>>() {
+            return IntView::I32(p);
+        }
+        a.downcast_ref::<PrimitiveArray<i16>>().map_or(IntView::Missing, IntView::I16)
+    }
+
+    /// This column as booleans, resolved once (`None` if it is not a boolean column).
+    #[must_use]
+    pub fn bool_view(&self) -> Option<&BooleanArray> {
+        self.0.as_any().downcast_ref::<BooleanArray>()
+    }
+}
+
 /// Rows of one row group of one file: the projected columns, in the requested order.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
