@@ -180,6 +180,16 @@ pub fn push_access_row(
     b.push(&row)
 }
 
+/// Why a line is a reject.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Reason<'a> {
+    /// The parser's error (its code and byte column).
+    Parse(&'a ParseError),
+    /// A line that parsed but cannot be placed (`no_time`, `time_out_of_range`).
+    Other(&'static str),
+}
+
 /// Appends the `curated/rejects` row of a line that did not parse.
 ///
 /// # Errors
@@ -187,16 +197,20 @@ pub fn push_access_row(
 pub fn push_reject_row(
     b: &mut BatchBuilder,
     raw: &[u8],
-    error: &ParseError,
+    reason: Reason<'_>,
     source_object: &str,
     line: u64,
 ) -> Result<(), CatalogError> {
     let text = String::from_utf8_lossy(raw);
+    let (code, column) = match reason {
+        Reason::Parse(e) => (e.code(), Some(e.column())),
+        Reason::Other(code) => (code, None),
+    };
     let row = [
         Value::Str(source_object),
         Value::Int(i64::try_from(line).unwrap_or(i64::MAX)),
-        Value::Str(error.code()),
-        Value::Int(i64::try_from(error.column()).unwrap_or(i64::MAX)),
+        Value::Str(code),
+        column.map_or(Value::Null, |c| Value::Int(i64::try_from(c).unwrap_or(i64::MAX))),
         Value::Bytes(raw),
         Value::Str(&text),
     ];

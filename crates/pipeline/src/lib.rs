@@ -4,10 +4,14 @@
 //! extraction that turns parsed lines into curated rows ([`push_access_row`]). The daily ETL job
 //! arrives with its issue.
 
+mod daily;
 mod features;
 mod hourly;
 mod upload;
 
-pub use features::{classify_agent, is_static, push_access_row, push_reject_row, referrer_host, Agent};
+pub use daily::{run_daily, DailyOptions, DailyReport, ObjectReport};
+pub use features::{
+    classify_agent, is_static, push_access_row, push_reject_row, referrer_host, Agent, Reason,
+};
 pub use hourly::{run_hourly, AggregateReport};
 pub use upload::{upload_raw, PipelineError, UploadAction, UploadResult};

@@ -1,0 +1,105 @@
+//! `etl-daily`: raw logs of some arrival days into the curated, rejects and daily tables.
+#![allow(clippy::doc_markdown, reason = "doc comments here are --help text, shown without markdown")]
+#![allow(clippy::print_stdout, reason = "a CLI prints its report")]
+#![allow(clippy::print_stderr, reason = "a CLI reports errors to its terminal")]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use loglake_catalog::Date;
+use loglake_cli::{date_range, init_logging, init_threads, LakeArgs};
+use loglake_parser::{LogFormat, ParserConfig, Preset};
+use loglake_pipeline::{run_daily, DailyOptions};
+
+/// Ingest raw access logs: raw/access_logs/dt=D/* -> curated/access_logs (by event time),
+/// curated/rejects, and the daily aggregate tables of every event date touched.
+///
+/// Objects already ingested with the same ETag are skipped, so it can run every hour; each
+/// table changes in one commit; the report lists the touched hours for etl-hourly.
+///
+/// Examples:
+///   etl-daily --lake s3://bucket/lake --date 2020-05-31
+///   etl-daily --lake demo-lake --from 2020-05-01 --to 2020-05-31 --report run.json
+///   etl-daily --lake demo-lake --date 2020-05-31 --format '%h %l %u %t "%r" %>s %b'
+#[derive(Debug, Parser)]
+#[command(version, about, long_about, verbatim_doc_comment)]
+struct Args {
+    #[command(flatten)]
+    lake: LakeArgs,
+    /// Arrival date to ingest (repeatable)
+    #[arg(long)]
+    date: Vec<Date>,
+    /// First arrival date of a range (with --to)
+    #[arg(long, requires = "to")]
+    from: Option<Date>,
+    /// Last arrival date of a range, inclusive
+    #[arg(long, requires = "from")]
+    to: Option<Date>,
+    /// Log format: a preset (combined, common, vhost_combined, ...) or a LogFormat string
+    #[arg(long, default_value = "combined")]
+    format: String,
+    /// Strict: no fallback to common, no trailing fields
+    #[arg(long)]
+    strict: bool,
+    /// Re-ingest objects that were already ingested
+    #[arg(long)]
+    reprocess: bool,
+    /// Rows of agg/daily_top_paths per day
+    #[arg(long, default_value_t = 1000)]
+    top_paths: usize,
+    /// Worker threads (0: one per core)
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Write the JSON run report here
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+fn run(args: Args) -> Result<ExitCode> {
+    init_threads(args.threads)?;
+    let mut dates = args.date.clone();
+    if let (Some(from), Some(to)) = (args.from, args.to) {
+        dates.extend(date_range(from, to));
+    }
+    dates.sort_unstable();
+    dates.dedup();
+    if dates.is_empty() {
+        bail!("nothing to do: give --date or --from/--to");
+    }
+    let format =
+        LogFormat::named_or_parse(&args.format).with_context(|| format!("bad --format `{}`", args.format))?;
+    let mut parser = ParserConfig::new(format.clone());
+    if !args.strict {
+        if format != LogFormat::preset(Preset::Common) {
+            parser = parser.fallback(LogFormat::preset(Preset::Common));
+        }
+        parser = parser.allow_trailing_fields(true);
+    }
+    let lake = args.lake.open()?;
+    let mut options = DailyOptions::new(dates, parser);
+    options.reprocess = args.reprocess;
+    options.top_paths = args.top_paths;
+    let report = run_daily(&lake.store, &options)?;
+    if let Some(path) = &args.report {
+        let text = serde_json::to_string_pretty(&report.to_json()).context("report")?;
+        std::fs::write(path, text)
+            .with_context(|| format!("cannot write the report to {}", path.display()))?;
+    }
+    println!("{}", report.summary());
+    // an object that could not be read to its end is named and makes the run fail (exit 1)
+    // after everything readable was committed
+    Ok(if report.failed_objects().is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    match run(Args::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("etl-daily: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
