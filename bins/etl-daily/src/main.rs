@@ -8,8 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use loglake_catalog::Date;
-use loglake_cli::{date_range, init_logging, init_threads, LakeArgs};
+use loglake_cli::{init_logging, init_threads, write_report, DateArgs, LakeArgs};
 use loglake_parser::{LogFormat, ParserConfig, Preset};
 use loglake_pipeline::{run_daily, DailyOptions};
 
@@ -28,15 +27,9 @@ use loglake_pipeline::{run_daily, DailyOptions};
 struct Args {
     #[command(flatten)]
     lake: LakeArgs,
-    /// Arrival date to ingest (repeatable)
-    #[arg(long)]
-    date: Vec<Date>,
-    /// First arrival date of a range (with --to)
-    #[arg(long, requires = "to")]
-    from: Option<Date>,
-    /// Last arrival date of a range, inclusive
-    #[arg(long, requires = "from")]
-    to: Option<Date>,
+    /// Arrival dates to ingest
+    #[command(flatten)]
+    days: DateArgs,
     /// Log format: a preset (combined, common, vhost_combined, ...) or a LogFormat string
     #[arg(long, default_value = "combined")]
     format: String,
@@ -59,12 +52,7 @@ struct Args {
 
 fn run(args: Args) -> Result<ExitCode> {
     init_threads(args.threads)?;
-    let mut dates = args.date.clone();
-    if let (Some(from), Some(to)) = (args.from, args.to) {
-        dates.extend(date_range(from, to));
-    }
-    dates.sort_unstable();
-    dates.dedup();
+    let dates = args.days.dates();
     if dates.is_empty() {
         bail!("nothing to do: give --date or --from/--to");
     }
@@ -83,9 +71,7 @@ fn run(args: Args) -> Result<ExitCode> {
     options.top_paths = args.top_paths;
     let report = run_daily(&lake.store, &options)?;
     if let Some(path) = &args.report {
-        let text = serde_json::to_string_pretty(&report.to_json()).context("report")?;
-        std::fs::write(path, text)
-            .with_context(|| format!("cannot write the report to {}", path.display()))?;
+        write_report(path, &report.to_json())?;
     }
     println!("{}", report.summary());
     // an object that could not be read to its end is named and makes the run fail (exit 1)

@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Parser;
 use loglake_catalog::Date;
-use loglake_cli::{date_range, init_logging, init_threads, parse_hour, LakeArgs};
+use loglake_cli::{init_logging, init_threads, parse_hour, write_report, DateArgs, LakeArgs};
 
 /// Recompute agg/hourly_traffic from curated/access_logs.
 ///
@@ -29,15 +29,9 @@ struct Args {
     /// An hour to recompute, YYYY-MM-DDTHH (UTC); repeatable
     #[arg(long, value_parser = parse_hour)]
     hour: Vec<(Date, u8)>,
-    /// All 24 hours of a date
-    #[arg(long)]
-    date: Vec<Date>,
-    /// First date of a range (with --to)
-    #[arg(long, requires = "to")]
-    from: Option<Date>,
-    /// Last date of a range, inclusive
-    #[arg(long, requires = "from")]
-    to: Option<Date>,
+    /// Dates whose 24 hours to recompute
+    #[command(flatten)]
+    days: DateArgs,
     /// Also recompute the daily tables of those dates
     #[arg(long)]
     with_daily: bool,
@@ -55,11 +49,7 @@ struct Args {
 fn run(args: Args) -> Result<()> {
     init_threads(args.threads)?;
     let mut hours = args.hour.clone();
-    let mut dates = args.date.clone();
-    if let (Some(from), Some(to)) = (args.from, args.to) {
-        dates.extend(date_range(from, to));
-    }
-    hours.extend(dates.iter().flat_map(|d| (0..24).map(move |h| (*d, h))));
+    hours.extend(args.days.dates().iter().flat_map(|d| (0..24).map(move |h| (*d, h))));
     hours.sort_unstable();
     hours.dedup();
     if hours.is_empty() {
@@ -68,9 +58,7 @@ fn run(args: Args) -> Result<()> {
     let lake = args.lake.open()?;
     let report = loglake_pipeline::run_hourly(&lake.store, &hours, args.with_daily, args.top_paths)?;
     if let Some(path) = &args.report {
-        let text = serde_json::to_string_pretty(&report.to_json()).context("report")?;
-        std::fs::write(path, text)
-            .with_context(|| format!("cannot write the report to {}", path.display()))?;
+        write_report(path, &report.to_json())?;
     }
     println!("{}", report.summary());
     Ok(())

@@ -24,6 +24,43 @@ pub struct LakeArgs {
     pub s3_path_style: Option<bool>,
 }
 
+/// Which days a job covers: `--date D` (repeatable) and/or `--from D1 --to D2`.
+#[derive(Debug, Clone, Args)]
+pub struct DateArgs {
+    /// A date to process (repeatable)
+    #[arg(long)]
+    pub date: Vec<Date>,
+    /// First date of a range (with --to)
+    #[arg(long, requires = "to")]
+    pub from: Option<Date>,
+    /// Last date of a range, inclusive
+    #[arg(long, requires = "from")]
+    pub to: Option<Date>,
+}
+
+impl DateArgs {
+    /// The dates asked for, sorted, without duplicates.
+    #[must_use]
+    pub fn dates(&self) -> Vec<Date> {
+        let mut dates = self.date.clone();
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            dates.extend(date_range(from, to));
+        }
+        dates.sort_unstable();
+        dates.dedup();
+        dates
+    }
+}
+
+/// Writes a JSON run report (pretty) to `path`.
+///
+/// # Errors
+/// The file cannot be written (naming it).
+pub fn write_report(path: &std::path::Path, report: &serde_json::Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(report).context("report")?;
+    std::fs::write(path, text).with_context(|| format!("cannot write the report to {}", path.display()))
+}
+
 /// An open store and the runtime that serves it (S3 only); keep both alive together.
 #[derive(Debug)]
 pub struct OpenLake {

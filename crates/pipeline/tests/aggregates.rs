@@ -54,6 +54,24 @@ fn generated(seed: u64, tz: i16, lines: u64) -> Vec<u8> {
     buf
 }
 
+/// Runs the DuckDB oracle over a lake and asserts it agrees.
+fn assert_oracle_agrees(lake: &std::path::Path) {
+    let python = loglake_testkit::workspace_root().join(".venv/bin/python");
+    assert!(python.exists(), "the oracle needs .venv: run `bash scripts/test-env.sh` (or scripts/test.sh)");
+    let out = Command::new(&python)
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle.py"))
+        .arg(lake)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("every count exact"));
+}
+
 fn day() -> Date {
     "2020-05-31".parse().unwrap()
 }
@@ -93,8 +111,6 @@ fn curated_hours(store: &Store) -> Vec<(Date, u8)> {
 
 #[test]
 fn aggregates_match_duckdb_on_the_shared_corpus() {
-    let python = loglake_testkit::workspace_root().join(".venv/bin/python");
-    assert!(python.exists(), "the oracle needs .venv: run `bash scripts/test-env.sh` (or scripts/test.sh)");
     let corpus = loglake_testkit::workspace_root().join("../shared/corpus");
     let dir = TempDir::new();
     let lake = dir.0.join("lake");
@@ -115,24 +131,11 @@ fn aggregates_match_duckdb_on_the_shared_corpus() {
     let mut dates: Vec<Date> = hours.iter().map(|(d, _)| *d).collect();
     dates.dedup();
     refresh_days(&store, &dates, 1000, "test").unwrap();
-    let out = Command::new(&python)
-        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle.py"))
-        .arg(&lake)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("every count exact"));
+    assert_oracle_agrees(&lake);
 }
 
 #[test]
 fn aggregates_match_duckdb_and_reruns_change_nothing() {
-    let python = loglake_testkit::workspace_root().join(".venv/bin/python");
-    assert!(python.exists(), "the oracle needs .venv: run `bash scripts/test-env.sh` (or scripts/test.sh)");
     let dir = TempDir::new();
     let lake = dir.0.join("lake");
     let store = Store::local(&lake);
@@ -145,18 +148,7 @@ fn aggregates_match_duckdb_and_reruns_change_nothing() {
     let daily = refresh_days(&store, &[day()], 1000, "test").unwrap();
     assert_eq!(daily.len(), 5);
 
-    let out = Command::new(&python)
-        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle.py"))
-        .arg(&lake)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("every count exact"));
+    assert_oracle_agrees(&lake);
 
     // a rerun over the same curated rows commits nothing
     assert!(matches!(refresh_hours(&store, &all_hours(), "test").unwrap(), CommitOutcome::Unchanged { .. }));
