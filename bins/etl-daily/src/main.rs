@@ -3,6 +3,7 @@
 #![allow(clippy::print_stdout, reason = "a CLI prints its report")]
 #![allow(clippy::print_stderr, reason = "a CLI reports errors to its terminal")]
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -69,7 +70,16 @@ fn run(args: Args) -> Result<ExitCode> {
     let mut options = DailyOptions::new(dates, parser);
     options.reprocess = args.reprocess;
     options.top_paths = args.top_paths;
+    let terminal = std::io::stderr().is_terminal();
+    if terminal {
+        options.progress = Some(std::sync::Arc::new(|done, total, lines| {
+            eprint!("\r  {done}/{total} objects, {lines} lines");
+        }));
+    }
     let report = run_daily(&lake.store, &options)?;
+    if terminal {
+        eprintln!();
+    }
     if let Some(path) = &args.report {
         write_report(path, &report.to_json())?;
     }

@@ -22,8 +22,11 @@ use crate::upload::PipelineError;
 /// Rows buffered per partition before a file is written (bounds memory per object).
 const FLUSH_ROWS: usize = 250_000;
 
+/// Called after each raw object: (objects done, objects to do, lines read so far).
+pub type Progress = std::sync::Arc<dyn Fn(usize, usize, u64) + Send + Sync>;
+
 /// What the daily job should do.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct DailyOptions {
     /// Arrival dates whose raw objects to ingest.
@@ -34,13 +37,25 @@ pub struct DailyOptions {
     pub reprocess: bool,
     /// Rows of `agg/daily_top_paths` per day.
     pub top_paths: usize,
+    /// Progress callback (the binary draws a line on a terminal).
+    pub progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for DailyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DailyOptions")
+            .field("dates", &self.dates)
+            .field("reprocess", &self.reprocess)
+            .field("top_paths", &self.top_paths)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DailyOptions {
     /// Options for some dates with a parser.
     #[must_use]
     pub fn new(dates: Vec<Date>, parser: ParserConfig) -> Self {
-        DailyOptions { dates, parser, reprocess: false, top_paths: 1000 }
+        DailyOptions { dates, parser, reprocess: false, top_paths: 1000, progress: None }
     }
 }
 
@@ -308,9 +323,23 @@ pub fn run_daily(store: &Store, options: &DailyOptions) -> Result<DailyReport, P
             work.push((meta, *date));
         }
     }
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let lines = std::sync::atomic::AtomicU64::new(0);
     let outputs: Vec<ObjectOutput> = work
         .par_iter()
-        .map_init(|| options.parser.build(), |parser, (meta, date)| ingest_object(store, parser, meta, *date))
+        .map_init(
+            || options.parser.build(),
+            |parser, (meta, date)| {
+                let out = ingest_object(store, parser, meta, *date);
+                if let (Some(progress), Ok(o)) = (&options.progress, &out) {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    let n = done.fetch_add(1, Relaxed) + 1;
+                    let l = lines.fetch_add(o.report.lines, Relaxed) + o.report.lines;
+                    progress(n, work.len(), l);
+                }
+                out
+            },
+        )
         .collect::<Result<_, _>>()?;
     let mut curated_batches = Vec::new();
     let mut reject_batches = Vec::new();

@@ -9,7 +9,7 @@ mod features;
 mod hourly;
 mod upload;
 
-pub use daily::{run_daily, DailyOptions, DailyReport, ObjectReport};
+pub use daily::{run_daily, DailyOptions, DailyReport, ObjectReport, Progress};
 pub use features::{
     classify_agent, is_static, push_access_row, push_reject_row, referrer_host, Agent, Reason,
 };
