@@ -14,9 +14,9 @@ mod state;
 use std::collections::BTreeMap;
 
 use loglake_catalog::{
-    BatchBuilder, CatalogError, CommitOutcome, Date, PartitionKey, RowGroup, ScanOptions, Table, TableDef,
-    Value, ACCESS_LOGS, DAILY_REFERRERS, DAILY_STATUS, DAILY_TOP_PATHS, DAILY_TRAFFIC, DAILY_USER_AGENTS,
-    HOURLY_TRAFFIC,
+    BatchBuilder, CatalogError, ColumnValues, CommitOutcome, Date, IntView, PartitionKey, RowGroup,
+    ScanOptions, StrView, Table, TableDef, Value, ACCESS_LOGS, DAILY_REFERRERS, DAILY_STATUS,
+    DAILY_TOP_PATHS, DAILY_TRAFFIC, DAILY_USER_AGENTS, HOURLY_TRAFFIC,
 };
 use loglake_parser::Timestamp;
 use loglake_storage::Store;
@@ -35,6 +35,9 @@ pub enum AggregateError {
     #[error(transparent)]
     Catalog(#[from] CatalogError),
 }
+
+/// How many of [`COLUMNS`] the traffic measures need (the rest feed the daily groups).
+const TRAFFIC_COLUMNS: usize = 8;
 
 /// The curated columns the aggregates read, in [`RowGroup::columns`] order.
 const COLUMNS: [&str; 13] = [
@@ -55,13 +58,13 @@ const COLUMNS: [&str; 13] = [
 
 /// Adds a row group to a state: columns resolved once, then a tight loop over rows.
 fn add_group(state: &mut PeriodState, g: &RowGroup, detail: bool) {
-    let c = &g.columns;
-    let (ip, ua, method, raw, path) =
-        (c[0].str_view(), c[1].str_view(), c[4].str_view(), c[5].str_view(), c[8].str_view());
-    let (browser, os, device, referrer) =
-        (c[9].str_view(), c[10].str_view(), c[11].str_view(), c[12].str_view());
-    let (status, bytes, duration) = (c[2].int_view(), c[3].int_view(), c[7].int_view());
-    let bot = c[6].bool_view();
+    // hourly-only scans read the first TRAFFIC_COLUMNS columns; the rest read as NULL
+    let text = |i: usize| g.columns.get(i).map_or(StrView::Missing, ColumnValues::str_view);
+    let int = |i: usize| g.columns.get(i).map_or(IntView::Missing, ColumnValues::int_view);
+    let (ip, ua, method, raw, path) = (text(0), text(1), text(4), text(5), text(8));
+    let (browser, os, device, referrer) = (text(9), text(10), text(11), text(12));
+    let (status, bytes, duration) = (int(2), int(3), int(7));
+    let bot = g.columns.get(6).and_then(ColumnValues::bool_view);
     for i in 0..g.rows {
         let facts = RowFacts {
             client_ip: ip.get(i),
@@ -108,7 +111,8 @@ pub fn compute_hours(
             let Some(partition) = PartitionKey::hour(date, hour) else {
                 return Ok(((date, hour), state));
             };
-            let options = ScanOptions::columns(COLUMNS).in_partitions(vec![partition]);
+            let wanted = if detail { &COLUMNS[..] } else { &COLUMNS[..TRAFFIC_COLUMNS] };
+            let options = ScanOptions::columns(wanted.iter().copied()).in_partitions(vec![partition]);
             // row groups fold into per-group states that merge into the hour's
             curated.scan(&snapshot, &options, |group| {
                 add_group(&mut state, &group, detail);
