@@ -91,11 +91,5 @@ fn run(args: Args) -> Result<ExitCode> {
 
 fn main() -> ExitCode {
     init_logging();
-    match run(Args::parse()) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("etl-daily: error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    loglake_cli::finish("etl-daily", run(Args::parse()))
 }

@@ -2,22 +2,14 @@
 //! data — on a local lake and on S3 (the test server) — with the accounting checked from the lake.
 
 use std::io::Write;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use loglake_catalog::{ScanOptions, Table, ACCESS_LOGS, DAILY_TRAFFIC, REJECTS};
 use loglake_storage::{ObjectKey, Store};
 use loglake_testkit::{TempDir, SECRET};
 
 fn etl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_etl-daily"))
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "AKIDLOGLAKETEST")
-        .env("AWS_SECRET_ACCESS_KEY", SECRET)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("LOGLAKE_LAKE")
-        .output()
-        .unwrap()
+    loglake_testkit::cli_command(env!("CARGO_BIN_EXE_etl-daily")).args(args).output().unwrap()
 }
 
 fn text(o: &Output) -> String {

@@ -1,7 +1,6 @@
 //! `etl-hourly`: recompute the hourly aggregate table for some hours.
 #![allow(clippy::doc_markdown, reason = "doc comments here are --help text, shown without markdown")]
 #![allow(clippy::print_stdout, reason = "a CLI prints its report")]
-#![allow(clippy::print_stderr, reason = "a CLI reports errors to its terminal")]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,11 +65,5 @@ fn run(args: Args) -> Result<()> {
 
 fn main() -> ExitCode {
     init_logging();
-    match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("etl-hourly: error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    loglake_cli::finish("etl-hourly", run(Args::parse()).map(|()| ExitCode::SUCCESS))
 }

@@ -406,11 +406,5 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 fn main() -> ExitCode {
     init_logging();
-    match run(Cli::parse()) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("lake: error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    loglake_cli::finish("lake", run(Cli::parse()))
 }

@@ -1,20 +1,12 @@
 //! The `lake` binary end to end: upload to a local lake and to S3 (the test server), parse.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use loglake_testkit::{create_bucket, s3_addr, unique, TempDir, SECRET};
 
 fn lake(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lake"))
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "AKIDLOGLAKETEST")
-        .env("AWS_SECRET_ACCESS_KEY", SECRET)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("LOGLAKE_LAKE")
-        .output()
-        .expect("run lake")
+    loglake_testkit::cli_command(env!("CARGO_BIN_EXE_lake")).args(args).output().expect("run lake")
 }
 
 fn text(o: &Output) -> String {

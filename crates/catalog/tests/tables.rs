@@ -414,9 +414,6 @@ fn real_engines_read_the_tables() {
     std::fs::write(&exp_path, serde_json::to_vec_pretty(&expected).unwrap()).unwrap();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop.py");
     let out = Command::new(&python).arg(script).arg(&lake).arg(&exp_path).env("TZ", "UTC").output().unwrap();
-    if let Ok(keep) = std::env::var("LOGLAKE_KEEP_LAKE") {
-        let _ = Command::new("cp").arg("-r").arg(&lake).arg(keep).status();
-    }
     assert!(
         out.status.success(),
         "{}{}",

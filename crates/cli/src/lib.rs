@@ -97,6 +97,17 @@ impl LakeArgs {
     }
 }
 
+/// Ends a binary: the run's exit code, or the error chain on one line (`NAME: error: ...`) and
+/// exit status 2 — the same contract for every loglake binary.
+#[must_use]
+#[allow(clippy::print_stderr, reason = "the one place a binary reports a fatal error")]
+pub fn finish(name: &str, result: Result<std::process::ExitCode>) -> std::process::ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("{name}: error: {e:#}");
+        std::process::ExitCode::from(2)
+    })
+}
+
 /// `tracing` to standard error, filtered by `RUST_LOG` (default `warn`).
 pub fn init_logging() {
     tracing_subscriber::fmt()

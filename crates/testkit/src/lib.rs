@@ -100,6 +100,19 @@ pub fn s3_addr() -> SocketAddr {
     })
 }
 
+/// A loglake binary ready to run against the test S3 server: test credentials, a region, no
+/// instance-metadata lookups, and no `LOGLAKE_LAKE` from the caller's environment.
+#[must_use]
+pub fn cli_command(binary: &str) -> Command {
+    let mut c = Command::new(binary);
+    c.env("AWS_ACCESS_KEY_ID", "AKIDLOGLAKETEST")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("LOGLAKE_LAKE");
+    c
+}
+
 /// A fresh bucket name.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
