@@ -18,6 +18,7 @@ fn main() {
     let text = generated(LineFormat::Elf, rows);
     let parser = Parser::preset(Preset::Combined);
     let mut parts: BTreeMap<PartitionKey, BatchBuilder> = BTreeMap::new();
+    let mut agents = loglake_pipeline::AgentCache::default();
     for l in lines(&text) {
         let Ok(r) = parser.parse_line(l.bytes()) else { continue };
         let Some(t) = r.time() else { continue };
@@ -26,7 +27,7 @@ fn main() {
             continue;
         };
         let b = parts.entry(key).or_insert_with(|| BatchBuilder::new(&ACCESS_LOGS));
-        loglake_pipeline::push_access_row(b, &r, "raw/bench.log.gz", l.number()).expect("row");
+        loglake_pipeline::push_access_row(b, &r, "raw/bench.log.gz", l.number(), &mut agents).expect("row");
     }
     let files: Vec<_> = parts
         .into_iter()

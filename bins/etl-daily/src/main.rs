@@ -46,6 +46,10 @@ struct Args {
     /// Worker threads (0: one per core)
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Decompressed MiB per segment, the unit of parallel work inside one object; peak memory
+    /// is about threads x 6 x this (docs/performance.md)
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    segment_mib: u32,
     /// Write the JSON run report here
     #[arg(long)]
     report: Option<PathBuf>,
@@ -70,6 +74,7 @@ fn run(args: Args) -> Result<ExitCode> {
     let mut options = DailyOptions::new(dates, parser);
     options.reprocess = args.reprocess;
     options.top_paths = args.top_paths;
+    options.segment_bytes = usize::try_from(args.segment_mib).unwrap_or(32) << 20;
     let terminal = std::io::stderr().is_terminal();
     if terminal {
         options.progress = Some(std::sync::Arc::new(|done, total, lines| {

@@ -19,6 +19,7 @@ fn hourly_run_report_rerun_and_errors() {
     let dir = TempDir::new();
     let lake = dir.0.join("lake");
     let store = loglake_storage::Store::local(&lake);
+    let mut agents = loglake_pipeline::AgentCache::default();
     let table = Table::new(&store, &ACCESS_LOGS);
     let parser = Parser::preset(Preset::Combined);
     let mut b = BatchBuilder::new(&ACCESS_LOGS);
@@ -30,7 +31,7 @@ fn hourly_run_report_rerun_and_errors() {
     .enumerate()
     {
         let r = parser.parse_line(line.as_bytes()).unwrap();
-        loglake_pipeline::push_access_row(&mut b, &r, "raw/x.log", i as u64 + 1).unwrap();
+        loglake_pipeline::push_access_row(&mut b, &r, "raw/x.log", i as u64 + 1, &mut agents).unwrap();
     }
     let hour5 = PartitionKey::hour("2020-05-31".parse().unwrap(), 5).unwrap();
     let f = table.write_file(hour5, "raw/x.log", &b.finish().unwrap()).unwrap();

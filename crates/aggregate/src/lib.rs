@@ -24,7 +24,8 @@ use rayon::prelude::*;
 use serde_json::json;
 
 pub use state::{
-    distinct_key, AgentKey, DistinctSet, GroupCounts, PassThrough, PathCounts, PeriodState, RowFacts, Traffic,
+    distinct_key, AgentKey, DistinctSet, GroupCounts, GroupHash, GroupHasher, Groups, PassThrough,
+    PathCounts, PeriodState, RowFacts, Traffic,
 };
 
 /// Why an aggregation could not complete.

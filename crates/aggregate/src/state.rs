@@ -1,7 +1,9 @@
 //! Mergeable partial states: built per row group (or thread), combined in any order.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use hashbrown::{Equivalent, HashMap};
 
 use sketches_ddsketch::{Config, DDSketch};
 use xxhash_rust::xxh3::{xxh3_128, Xxh3};
@@ -224,19 +226,85 @@ pub struct GroupCounts {
 /// `(browser, os, device, is_bot)`.
 pub type AgentKey = (Option<String>, Option<String>, Option<String>, Option<bool>);
 
+/// The hasher of the group maps (paths, agents, referrers): multiply-rotate over 8-byte words
+/// (the `FxHash` scheme). Fast on short keys; the keys are our own data, not an attack surface
+/// worth `SipHash` (a skewed key set costs time, never correctness).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct GroupHash(u64);
+
+impl Hasher for GroupHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from_le_bytes(w) ^ (rest.len() as u64) << 59).wrapping_mul(K);
+        }
+    }
+}
+
+/// Builds [`GroupHash`]ers.
+pub type GroupHasher = BuildHasherDefault<GroupHash>;
+
+/// Rows grouped by a key, looked up with borrowed text (no allocation for groups seen before).
+pub type Groups<K, V> = HashMap<K, V, GroupHasher>;
+
+/// A borrowed `Option<String>` key. Its derived `Hash` equals the owned key's: `Option<&str>`
+/// and `Option<String>` hash alike.
+#[derive(Hash)]
+struct TextRef<'a>(Option<&'a str>);
+
+impl Equivalent<Option<String>> for TextRef<'_> {
+    fn equivalent(&self, key: &Option<String>) -> bool {
+        self.0 == key.as_deref()
+    }
+}
+
+/// A borrowed [`AgentKey`], hashing like it (tuples and tuple structs hash field by field).
+#[derive(Hash)]
+struct AgentRef<'a>(Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<bool>);
+
+impl Equivalent<AgentKey> for AgentRef<'_> {
+    fn equivalent(&self, k: &AgentKey) -> bool {
+        self.0 == k.0.as_deref() && self.1 == k.1.as_deref() && self.2 == k.2.as_deref() && self.3 == k.3
+    }
+}
+
+impl AgentRef<'_> {
+    fn to_owned_key(&self) -> AgentKey {
+        (self.0.map(str::to_owned), self.1.map(str::to_owned), self.2.map(str::to_owned), self.3)
+    }
+}
+
+/// The group of `key`, created empty on first sight.
+fn text_group<'m, V: Default>(map: &'m mut Groups<Option<String>, V>, key: Option<&str>) -> &'m mut V {
+    map.raw_entry_mut().from_key(&TextRef(key)).or_insert_with(|| (key.map(str::to_owned), V::default())).1
+}
+
 /// Everything the hourly and daily tables need for one period.
 #[derive(Debug, Clone, Default)]
 pub struct PeriodState {
     /// Traffic measures.
     pub traffic: Traffic,
     /// Per path.
-    pub paths: HashMap<Option<String>, PathCounts>,
+    pub paths: Groups<Option<String>, PathCounts>,
     /// Per status: (requests, bytes).
     pub statuses: BTreeMap<Option<i64>, (u64, u64)>,
     /// Per user-agent family.
-    pub agents: HashMap<AgentKey, GroupCounts>,
+    pub agents: Groups<AgentKey, GroupCounts>,
     /// Per referrer host.
-    pub referrers: HashMap<Option<String>, GroupCounts>,
+    pub referrers: Groups<Option<String>, GroupCounts>,
 }
 
 impl PeriodState {
@@ -245,7 +313,7 @@ impl PeriodState {
         self.traffic.add(r);
         let client = r.client_ip.map(|ip| distinct_key(&[ip.as_bytes()]));
         let bytes = r.bytes.map_or(0, |b| b.max(0).unsigned_abs());
-        let p = self.paths.entry(r.path.map(str::to_owned)).or_default();
+        let p = text_group(&mut self.paths, r.path);
         p.requests += 1;
         p.bytes += bytes;
         let class = r.status.map(|s| s / 100);
@@ -254,15 +322,15 @@ impl PeriodState {
         let s = self.statuses.entry(r.status).or_default();
         s.0 += 1;
         s.1 += bytes;
-        let key: AgentKey = (
-            r.ua_browser.map(str::to_owned),
-            r.ua_os.map(str::to_owned),
-            r.ua_device.map(str::to_owned),
-            r.is_bot,
-        );
-        let a = self.agents.entry(key).or_default();
+        let key = AgentRef(r.ua_browser, r.ua_os, r.ua_device, r.is_bot);
+        let a = self
+            .agents
+            .raw_entry_mut()
+            .from_key(&key)
+            .or_insert_with(|| (key.to_owned_key(), GroupCounts::default()))
+            .1;
         a.requests += 1;
-        let f = self.referrers.entry(r.referrer_host.map(str::to_owned)).or_default();
+        let f = text_group(&mut self.referrers, r.referrer_host);
         f.requests += 1;
         if let Some(c) = client {
             p.clients.insert(c);

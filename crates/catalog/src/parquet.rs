@@ -136,14 +136,15 @@ pub(crate) fn write_arrow(
     });
     let row_groups =
         RowGroupIterator::try_new(groups, schema, options, encodings).map_err(format_err(name.clone()))?;
-    let file = File::create(path).map_err(io_err(path))?;
+    // parquet2 writes page headers and pages one small write at a time: buffer them
+    let file = std::io::BufWriter::with_capacity(1 << 20, File::create(path).map_err(io_err(path))?);
     let mut writer = FileWriter::try_new(file, schema.clone(), options).map_err(format_err(name.clone()))?;
     for group in row_groups {
         writer.write(group.map_err(format_err(name.clone()))?).map_err(format_err(name.clone()))?;
     }
     writer.end(None).map_err(format_err(name.clone()))?;
     let (file, metadata) = writer.into_inner_and_metadata();
-    drop(file);
+    file.into_inner().map_err(|e| e.into_error()).map_err(io_err(path))?;
     rewrite_footer(path, metadata, &dict_nulls)
 }
 

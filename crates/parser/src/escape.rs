@@ -59,7 +59,8 @@ pub fn unescape(b: &[u8]) -> Cow<'_, [u8]> {
 /// Unescaped, lossily decoded text; borrowed when the bytes are valid UTF-8 without escapes.
 pub(crate) fn decode_text(b: &[u8]) -> Cow<'_, str> {
     match unescape(b) {
-        Cow::Borrowed(b) => String::from_utf8_lossy(b),
+        // `from_utf8` has an ASCII fast path that `from_utf8_lossy` lacks: try it first
+        Cow::Borrowed(b) => std::str::from_utf8(b).map_or_else(|_| String::from_utf8_lossy(b), Cow::Borrowed),
         Cow::Owned(v) => Cow::Owned(match String::from_utf8(v) {
             Ok(s) => s,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),

@@ -11,11 +11,12 @@ use loglake_catalog::{
     raw_partition_prefix, BatchBuilder, CommitOutcome, Date, PartitionKey, StagedFile, Table, ACCESS_LOGS,
     REJECTS,
 };
-use loglake_parser::{split_complete, Lines, Parser, ParserConfig};
+use loglake_parser::{Lines, Parser, ParserConfig};
 use loglake_storage::{ObjectMeta, Store};
 use rayon::prelude::*;
 use serde_json::{json, Value as Json};
 
+use crate::agent::AgentCache;
 use crate::features::{push_access_row, push_reject_row, Reason};
 use crate::upload::PipelineError;
 
@@ -39,6 +40,9 @@ pub struct DailyOptions {
     pub top_paths: usize,
     /// Progress callback (the binary draws a line on a terminal).
     pub progress: Option<Progress>,
+    /// Decompressed bytes per segment, the unit of parallel work inside one object (default
+    /// 32 MiB). Memory grows with threads x segment size; see docs/performance.md.
+    pub segment_bytes: usize,
 }
 
 impl std::fmt::Debug for DailyOptions {
@@ -47,6 +51,7 @@ impl std::fmt::Debug for DailyOptions {
             .field("dates", &self.dates)
             .field("reprocess", &self.reprocess)
             .field("top_paths", &self.top_paths)
+            .field("segment_bytes", &self.segment_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -55,7 +60,14 @@ impl DailyOptions {
     /// Options for some dates with a parser.
     #[must_use]
     pub fn new(dates: Vec<Date>, parser: ParserConfig) -> Self {
-        DailyOptions { dates, parser, reprocess: false, top_paths: 1000, progress: None }
+        DailyOptions {
+            dates,
+            parser,
+            reprocess: false,
+            top_paths: 1000,
+            progress: None,
+            segment_bytes: SEGMENT_BYTES,
+        }
     }
 }
 
@@ -186,109 +198,242 @@ struct ObjectOutput {
     hours: BTreeSet<(Date, u8)>,
 }
 
-/// Parses one raw object into staged curated and reject files.
-fn ingest_object(
-    store: &Store,
-    parser: &Parser,
-    meta: &ObjectMeta,
-    arrival: Date,
-) -> Result<ObjectOutput, PipelineError> {
-    let curated_t = Table::new(store, &ACCESS_LOGS);
-    let rejects_t = Table::new(store, &REJECTS);
-    let object = store.describe(&meta.key);
-    let (batch, _) = batch_of(meta);
-    let mut report = ObjectReport { object: object.clone(), bytes_in: meta.size, ..ObjectReport::default() };
-    let mut parts: BTreeMap<PartitionKey, BatchBuilder> = BTreeMap::new();
-    let mut rejects = BatchBuilder::new(&REJECTS);
-    let mut curated_files = Vec::new();
-    let mut reject_files = Vec::new();
-    let mut hours = BTreeSet::new();
-    let reject_partition = PartitionKey::day(arrival);
+/// Default decompressed bytes per segment: the unit of parallel work inside one object. Segments end at
+/// a line boundary (a line longer than this makes its segment longer), so which rows land in
+/// which file depends only on the object's bytes, never on thread timing.
+const SEGMENT_BYTES: usize = 32 << 20;
 
-    let mut reader = store.open_decoded(&meta.key)?;
-    let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
-    let mut chunk = vec![0u8; 1 << 20];
-    let mut next_line = 1u64;
-    let mut eof = false;
-    while !eof {
-        match reader.read(&mut chunk) {
-            Ok(0) => eof = true,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                report.error = Some(e.to_string());
-                tracing::error!(object = %object, error = %e, "object could not be read to its end");
-                eof = true;
+/// Bytes asked of the decoder per read.
+const READ_BYTES: usize = 1 << 20;
+
+/// A run of whole lines of one object.
+struct Segment {
+    index: usize,
+    first_line: u64,
+    data: Vec<u8>,
+    /// The read error that ended the object here (truncated gzip, I/O).
+    error: Option<String>,
+}
+
+/// Cuts a decoded object into [`Segment`]s; iterated under rayon's `par_bridge`, so whoever
+/// asks for the next segment decompresses it while the other workers parse theirs.
+struct Segments<R> {
+    reader: R,
+    size: usize,
+    carry: Vec<u8>,
+    next_line: u64,
+    index: usize,
+    done: bool,
+}
+
+impl<R: Read> Segments<R> {
+    fn new(reader: R, size: usize) -> Self {
+        Segments { reader, size: size.max(1), carry: Vec::new(), next_line: 1, index: 0, done: false }
+    }
+}
+
+impl<R: Read> Iterator for Segments<R> {
+    type Item = Segment;
+
+    fn next(&mut self) -> Option<Segment> {
+        if self.done {
+            return None;
+        }
+        let mut data = Vec::with_capacity(self.size + READ_BYTES);
+        data.append(&mut self.carry);
+        let mut error = None;
+        let mut eof = false;
+        // read at least SEGMENT_BYTES, then on to the end of the line in progress
+        while data.len() < self.size || memchr::memchr(b'\n', &data).is_none() {
+            let len = data.len();
+            data.resize(len + READ_BYTES, 0);
+            match self.reader.read(&mut data[len..]) {
+                Ok(0) => {
+                    data.truncate(len);
+                    eof = true;
+                    break;
+                }
+                Ok(n) => data.truncate(len + n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => data.truncate(len),
+                Err(e) => {
+                    data.truncate(len);
+                    error = Some(e.to_string());
+                    eof = true;
+                    break;
+                }
             }
         }
-        // whole lines only, except at the end of the object
-        let (complete, rest) = if eof { (&buf[..], &buf[..0]) } else { split_complete(&buf) };
-        let rest_len = rest.len();
-        for line in Lines::starting_at(complete, next_line) {
-            report.lines += 1;
-            next_line = line.number() + 1;
-            match parser.parse_line(line.bytes()) {
-                Ok(r) => {
-                    let Some(t) = r.time() else {
-                        // a format without a time cannot be partitioned by event time
-                        *report.rejects.entry("no_time").or_default() += 1;
-                        push_reject_row(
-                            &mut rejects,
-                            line.bytes(),
-                            Reason::Other("no_time"),
-                            &object,
-                            line.number(),
-                        )?;
-                        continue;
-                    };
+        if eof {
+            self.done = true;
+            if data.is_empty() && error.is_none() && self.index > 0 {
+                return None;
+            }
+        } else if let Some(end) = memchr::memrchr(b'\n', &data) {
+            self.carry = data[end + 1..].to_vec();
+            data.truncate(end + 1);
+        }
+        let segment = Segment { index: self.index, first_line: self.next_line, data, error };
+        self.index += 1;
+        self.next_line += memchr::memchr_iter(b'\n', &segment.data).count() as u64;
+        Some(segment)
+    }
+}
+
+/// What one segment produced.
+#[derive(Default)]
+struct SegmentOutput {
+    lines: u64,
+    rows: u64,
+    rejects: BTreeMap<&'static str, u64>,
+    curated: Vec<StagedFile>,
+    reject_files: Vec<StagedFile>,
+    hours: BTreeSet<(Date, u8)>,
+}
+
+/// Where a segment's rows go.
+struct Target {
+    curated: Table,
+    rejects: Table,
+    object: String,
+    batch: String,
+    reject_partition: PartitionKey,
+}
+
+/// Parses one segment into staged curated and reject files.
+fn ingest_segment(
+    target: &Target,
+    parser: &Parser,
+    agents: &mut AgentCache,
+    segment: &Segment,
+) -> Result<SegmentOutput, PipelineError> {
+    let (object, batch) = (&target.object, &target.batch);
+    let mut out = SegmentOutput::default();
+    let mut parts: BTreeMap<PartitionKey, BatchBuilder> = BTreeMap::new();
+    let mut rejects = BatchBuilder::new(&REJECTS);
+    for line in Lines::starting_at(&segment.data, segment.first_line) {
+        out.lines += 1;
+        let reason = match parser.parse_line(line.bytes()) {
+            Ok(r) => match r.time() {
+                // a format without a time cannot be partitioned by event time
+                None => Reason::Other("no_time"),
+                Some(t) => {
                     let (y, m, d) = t.utc_date();
                     let key = u16::try_from(y)
                         .ok()
                         .and_then(|y| Date::new(y, m, d))
                         .and_then(|dt| PartitionKey::hour(dt, t.utc_hour()));
-                    let Some(key) = key else {
-                        // years outside 1-9999 after the UTC shift
-                        *report.rejects.entry("time_out_of_range").or_default() += 1;
-                        push_reject_row(
-                            &mut rejects,
-                            line.bytes(),
-                            Reason::Other("time_out_of_range"),
-                            &object,
-                            line.number(),
-                        )?;
+                    if let Some(key) = key {
+                        let b = parts.entry(key).or_insert_with(|| BatchBuilder::new(&ACCESS_LOGS));
+                        push_access_row(b, &r, object, line.number(), agents)?;
+                        out.rows += 1;
+                        out.hours.insert((key.dt, key.hour.unwrap_or(0)));
+                        if b.len() >= FLUSH_ROWS {
+                            let full = std::mem::replace(b, BatchBuilder::new(&ACCESS_LOGS));
+                            out.curated.push(target.curated.write_file(key, batch, &full.finish()?)?);
+                        }
                         continue;
-                    };
-                    let b = parts.entry(key).or_insert_with(|| BatchBuilder::new(&ACCESS_LOGS));
-                    push_access_row(b, &r, &object, line.number())?;
-                    report.rows += 1;
-                    hours.insert((key.dt, key.hour.unwrap_or(0)));
-                    if b.len() >= FLUSH_ROWS {
-                        let full = std::mem::replace(b, BatchBuilder::new(&ACCESS_LOGS));
-                        curated_files.push(curated_t.write_file(key, &batch, &full.finish()?)?);
                     }
+                    // years outside 1-9999 after the UTC shift
+                    Reason::Other("time_out_of_range")
                 }
-                Err(e) => {
-                    *report.rejects.entry(e.code()).or_default() += 1;
-                    push_reject_row(&mut rejects, line.bytes(), Reason::Parse(&e), &object, line.number())?;
-                    if rejects.len() >= FLUSH_ROWS {
-                        let full = std::mem::replace(&mut rejects, BatchBuilder::new(&REJECTS));
-                        reject_files.push(rejects_t.write_file(reject_partition, &batch, &full.finish()?)?);
-                    }
+            },
+            Err(e) => {
+                *out.rejects.entry(e.code()).or_default() += 1;
+                push_reject_row(&mut rejects, line.bytes(), Reason::Parse(&e), object, line.number())?;
+                if rejects.len() >= FLUSH_ROWS {
+                    let full = std::mem::replace(&mut rejects, BatchBuilder::new(&REJECTS));
+                    out.reject_files.push(target.rejects.write_file(
+                        target.reject_partition,
+                        batch,
+                        &full.finish()?,
+                    )?);
                 }
+                continue;
             }
+        };
+        if let Reason::Other(code) = reason {
+            *out.rejects.entry(code).or_default() += 1;
         }
-        let start = buf.len() - rest_len;
-        buf.drain(..start);
+        push_reject_row(&mut rejects, line.bytes(), reason, object, line.number())?;
     }
     for (key, b) in parts {
         if !b.is_empty() {
-            curated_files.push(curated_t.write_file(key, &batch, &b.finish()?)?);
+            out.curated.push(target.curated.write_file(key, batch, &b.finish()?)?);
         }
     }
     if !rejects.is_empty() {
-        reject_files.push(rejects_t.write_file(reject_partition, &batch, &rejects.finish()?)?);
+        out.reject_files.push(target.rejects.write_file(
+            target.reject_partition,
+            batch,
+            &rejects.finish()?,
+        )?);
     }
-    Ok(ObjectOutput { report, curated: curated_files, rejects: reject_files, hours })
+    Ok(out)
+}
+
+/// Parses one raw object into staged curated and reject files: its segments in parallel, each
+/// worker with its own parser and agent cache.
+fn ingest_object(
+    store: &Store,
+    options: &DailyOptions,
+    meta: &ObjectMeta,
+    arrival: Date,
+) -> Result<ObjectOutput, PipelineError> {
+    let t0 = Instant::now();
+    let object = store.describe(&meta.key);
+    let _span = tracing::info_span!("object", object = %object).entered();
+    let target = Target {
+        curated: Table::new(store, &ACCESS_LOGS),
+        rejects: Table::new(store, &REJECTS),
+        object: object.clone(),
+        batch: batch_of(meta).0,
+        reject_partition: PartitionKey::day(arrival),
+    };
+    let mut segments: Vec<(usize, Option<String>, Result<SegmentOutput, PipelineError>)> =
+        Segments::new(store.open_decoded(&meta.key)?, options.segment_bytes)
+            .par_bridge()
+            .map_init(
+                || (options.parser.build(), AgentCache::default()),
+                |(parser, agents), seg| {
+                    if seg.index == 1 {
+                        crash_point("mid-object");
+                    }
+                    (seg.index, seg.error.clone(), ingest_segment(&target, parser, agents, &seg))
+                },
+            )
+            .collect();
+    segments.sort_by_key(|s| s.0);
+    let mut report = ObjectReport { object, bytes_in: meta.size, ..ObjectReport::default() };
+    let mut out = ObjectOutput {
+        report: ObjectReport::default(),
+        curated: Vec::new(),
+        rejects: Vec::new(),
+        hours: BTreeSet::new(),
+    };
+    for (_, error, seg) in segments {
+        let seg = seg?;
+        report.lines += seg.lines;
+        report.rows += seg.rows;
+        for (k, v) in seg.rejects {
+            *report.rejects.entry(k).or_default() += v;
+        }
+        out.curated.extend(seg.curated);
+        out.rejects.extend(seg.reject_files);
+        out.hours.extend(seg.hours);
+        if let Some(e) = error {
+            tracing::error!(error = %e, "object could not be read to its end");
+            report.error = Some(e);
+        }
+    }
+    tracing::info!(
+        lines = report.lines,
+        rows = report.rows,
+        files = out.curated.len() + out.rejects.len(),
+        seconds = t0.elapsed().as_secs_f64(),
+        "object ingested"
+    );
+    out.report = report;
+    Ok(out)
 }
 
 /// Runs the daily job: ingest every raw object of the arrival dates (skipping those already
@@ -300,10 +445,12 @@ fn ingest_object(
 /// end is not an error: its readable lines are kept and the report names it.
 pub fn run_daily(store: &Store, options: &DailyOptions) -> Result<DailyReport, PipelineError> {
     let t0 = Instant::now();
+    let _span = tracing::info_span!("etl-daily", dates = ?options.dates).entered();
     let curated_t = Table::new(store, &ACCESS_LOGS);
     let rejects_t = Table::new(store, &REJECTS);
-    let ingested = ingested_markers(store)?;
+    let ingested = IngestHistory::read(store)?;
     let mut work = Vec::new();
+    let mut skipped_dates = BTreeSet::new();
     let mut report = DailyReport::default();
     for date in &options.dates {
         for meta in store.list(&raw_partition_prefix(*date))? {
@@ -313,6 +460,9 @@ pub fn run_daily(store: &Store, options: &DailyOptions) -> Result<DailyReport, P
             }
             let (_, marker) = batch_of(&meta);
             if !options.reprocess && ingested.contains(&marker) {
+                // its rows are committed, but a run that died before the aggregates may have
+                // left the daily tables behind: refresh them (a no-op commit when current)
+                skipped_dates.extend(ingested.dates_of(&marker));
                 report.objects.push(ObjectReport {
                     object: store.describe(&meta.key),
                     skipped: true,
@@ -328,9 +478,9 @@ pub fn run_daily(store: &Store, options: &DailyOptions) -> Result<DailyReport, P
     let outputs: Vec<ObjectOutput> = work
         .par_iter()
         .map_init(
-            || options.parser.build(),
-            |parser, (meta, date)| {
-                let out = ingest_object(store, parser, meta, *date);
+            || (),
+            |(), (meta, date)| {
+                let out = ingest_object(store, options, meta, *date);
                 if let (Some(progress), Ok(o)) = (&options.progress, &out) {
                     use std::sync::atomic::Ordering::Relaxed;
                     let n = done.fetch_add(1, Relaxed) + 1;
@@ -353,30 +503,89 @@ pub fn run_daily(store: &Store, options: &DailyOptions) -> Result<DailyReport, P
         report.touched_hours.extend(out.hours);
         report.objects.push(out.report);
     }
+    crash_point("before-commit");
+    let touched_dates: BTreeSet<Date> = report.touched_hours.iter().map(|(d, _)| *d).collect();
     if !work.is_empty() {
         let markers: Vec<String> = work.iter().map(|(m, _)| batch_of(m).1).collect();
-        let info = json!({"job": "etl-daily", "sources": sources, "ingested": markers});
-        report.curated = Some(curated_t.commit_batches(&curated_batches, info.clone())?);
-        report.rejects = Some(rejects_t.commit_batches(&reject_batches, info)?);
+        let info = json!({"job": "etl-daily", "sources": sources, "ingested": markers,
+            "touched_dates": touched_dates.iter().map(ToString::to_string).collect::<Vec<_>>()});
+        // rejects first: an object counts as ingested only once BOTH tables hold its marker,
+        // and the curated commit is the one `IngestHistory` reads dates from
+        report.rejects = Some(rejects_t.commit_batches(&reject_batches, info.clone())?);
+        crash_point("between-commits");
+        report.curated = Some(curated_t.commit_batches(&curated_batches, info)?);
+        crash_point("after-commits");
+        tracing::info!(
+            objects = work.len(),
+            seconds = t0.elapsed().as_secs_f64(),
+            "curated and rejects committed"
+        );
     }
-    let dates: Vec<Date> =
-        report.touched_hours.iter().map(|(d, _)| *d).collect::<BTreeSet<_>>().into_iter().collect();
+    let dates: Vec<Date> = touched_dates.union(&skipped_dates).copied().collect();
     if !dates.is_empty() {
+        crash_point("before-aggregates");
         for (def, o) in refresh_days(store, &dates, options.top_paths, "etl-daily")? {
             report.daily.push((def.name, o));
         }
+        tracing::info!(
+            dates = dates.len(),
+            seconds = t0.elapsed().as_secs_f64(),
+            "daily aggregates refreshed"
+        );
     }
     report.seconds = t0.elapsed().as_secs_f64();
     Ok(report)
 }
 
-/// The `key#etag` markers of every object the curated table's history says was ingested.
-fn ingested_markers(store: &Store) -> Result<BTreeSet<String>, PipelineError> {
-    let mut out = BTreeSet::new();
-    for (_, info) in Table::new(store, &ACCESS_LOGS).history()? {
-        if let Some(list) = info["loglake"]["info"]["ingested"].as_array() {
-            out.extend(list.iter().filter_map(|m| m.as_str().map(str::to_owned)));
+/// What the tables' histories say was ingested: `key#etag` markers and the event dates of the
+/// runs that ingested them.
+struct IngestHistory {
+    /// Marker → event dates its run touched (from the curated table).
+    curated: BTreeMap<String, BTreeSet<Date>>,
+    /// Markers the rejects table committed.
+    rejects: BTreeSet<String>,
+}
+
+impl IngestHistory {
+    fn read(store: &Store) -> Result<Self, PipelineError> {
+        let mut curated = BTreeMap::new();
+        for (_, info) in Table::new(store, &ACCESS_LOGS).history()? {
+            let info = &info["loglake"]["info"];
+            let dates: BTreeSet<Date> = info["touched_dates"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d.as_str()?.parse().ok())
+                .collect();
+            for m in info["ingested"].as_array().into_iter().flatten().filter_map(Json::as_str) {
+                curated.entry(m.to_owned()).or_insert_with(BTreeSet::new).extend(dates.iter().copied());
+            }
         }
+        let mut rejects = BTreeSet::new();
+        for (_, info) in Table::new(store, &REJECTS).history()? {
+            let list = info["loglake"]["info"]["ingested"].as_array().into_iter().flatten();
+            rejects.extend(list.filter_map(|m| m.as_str().map(str::to_owned)));
+        }
+        Ok(IngestHistory { curated, rejects })
     }
-    Ok(out)
+
+    /// Whether both tables committed this object version.
+    fn contains(&self, marker: &str) -> bool {
+        self.curated.contains_key(marker) && self.rejects.contains(marker)
+    }
+
+    /// The event dates the run that ingested `marker` touched.
+    fn dates_of(&self, marker: &str) -> impl Iterator<Item = Date> + '_ {
+        self.curated.get(marker).into_iter().flatten().copied()
+    }
+}
+
+/// A named point where the job can be made to die like `kill -9` (`LOGLAKE_CRASH_AT=NAME`
+/// aborts the process there: no destructors, no flush, no cleanup). The crash tests use it to
+/// prove that a rerun after a crash at any point gives the tables of a clean run.
+fn crash_point(name: &str) {
+    if std::env::var_os("LOGLAKE_CRASH_AT").is_some_and(|v| v == name) {
+        tracing::error!(point = name, "LOGLAKE_CRASH_AT: aborting");
+        std::process::abort();
+    }
 }

@@ -4,6 +4,8 @@
 use loglake_catalog::{BatchBuilder, CatalogError, Value, ACCESS_LOGS, REJECTS};
 use loglake_parser::{LogRecord, ParseError};
 
+use crate::agent::AgentCache;
+
 /// Static assets by extension (lowercase, without the dot).
 const STATIC_EXT: &[&str] = &[
     "css", "js", "mjs", "map", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "avif", "bmp", "woff",
@@ -33,97 +35,6 @@ pub fn referrer_host(referrer: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
-/// User-agent families. A deliberately small classifier: browser, OS and device family from
-/// well-known tokens, and a bot flag for crawlers, monitors and HTTP tools.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Agent {
-    /// Browser family.
-    pub browser: &'static str,
-    /// OS family.
-    pub os: &'static str,
-    /// Device family.
-    pub device: &'static str,
-    /// Crawler, monitor or tool.
-    pub is_bot: bool,
-}
-
-const BOT_TOKENS: &[&str] = &[
-    "bot",
-    "crawler",
-    "spider",
-    "slurp",
-    "curl/",
-    "wget/",
-    "python-requests",
-    "python-urllib",
-    "go-http-client",
-    "java/",
-    "apache-httpclient",
-    "okhttp",
-    "libwww",
-    "zgrab",
-    "masscan",
-    "nmap",
-    "censys",
-    "facebookexternalhit",
-    "headless",
-    "nikto",
-    "scanner",
-];
-
-/// Classifies a user agent.
-#[must_use]
-pub fn classify_agent(ua: &str) -> Agent {
-    let l = ua.to_ascii_lowercase();
-    let has = |t: &str| l.contains(t);
-    let is_bot = BOT_TOKENS.iter().any(|t| has(t));
-    let browser = if has("edg/") {
-        "Edge"
-    } else if has("opr/") || has("opera") {
-        "Opera"
-    } else if has("firefox/") {
-        "Firefox"
-    } else if has("chrome/") || has("crios/") {
-        "Chrome"
-    } else if has("msie ") || has("trident/") {
-        "IE"
-    } else if has("safari/") && has("version/") {
-        "Safari"
-    } else if has("curl/") {
-        "curl"
-    } else if is_bot {
-        "Bot"
-    } else {
-        "Other"
-    };
-    let os = if has("iphone") || has("ipad") || has("ios") {
-        "iOS"
-    } else if has("android") {
-        "Android"
-    } else if has("windows") {
-        "Windows"
-    } else if has("mac os x") || has("macintosh") {
-        "Mac OS X"
-    } else if has("linux") || has("x11") {
-        "Linux"
-    } else {
-        "Other"
-    };
-    let device = if is_bot {
-        "Spider"
-    } else if has("ipad") || has("tablet") {
-        "Tablet"
-    } else if has("mobile") || has("iphone") || has("android") {
-        "Mobile"
-    } else if os == "Other" {
-        "Other"
-    } else {
-        "Desktop"
-    };
-    Agent { browser, os, device, is_bot }
-}
-
 /// Appends the `curated/access_logs` row of a parsed line.
 ///
 /// # Errors
@@ -133,13 +44,14 @@ pub fn push_access_row(
     r: &LogRecord<'_>,
     source_object: &str,
     line: u64,
+    agents: &mut AgentCache,
 ) -> Result<(), CatalogError> {
     let ip = r.client_ip().map(|i| i.to_string());
     let (client, ident, user) = (r.remote_host(), r.ident(), r.user());
     let (path, query, request) = (r.path(), r.query(), r.request());
     let (referrer, agent, vhost) = (r.referer(), r.user_agent(), r.vhost());
     let ref_host = referrer.as_deref().and_then(referrer_host);
-    let ua = agent.as_deref().map(classify_agent);
+    let ua = agent.as_deref().map(|a| agents.classify(a));
     let t = r.time();
     let status = r.status();
     let class = status
@@ -167,9 +79,9 @@ pub fn push_access_row(
         s(referrer.as_deref()),
         s(ref_host.as_deref()),
         s(agent.as_deref()),
-        s(ua.map(|a| a.browser)),
-        s(ua.map(|a| a.os)),
-        s(ua.map(|a| a.device)),
+        s(ua.map(|a| a.browser.as_str())),
+        s(ua.map(|a| a.os.as_str())),
+        s(ua.map(|a| a.device.as_str())),
         ua.map_or(Value::Null, |a| Value::Bool(a.is_bot)),
         path.as_deref().map_or(Value::Null, |p| Value::Bool(is_static(p))),
         s(vhost.as_deref()),
@@ -241,17 +153,5 @@ mod tests {
             referrer_host("android-app://com.google.android.gm/").as_deref(),
             Some("com.google.android.gm")
         );
-    }
-
-    #[test]
-    fn agents() {
-        let ff = classify_agent("Mozilla/5.0 (X11; Linux x86_64; rv:68.0) Gecko/20100101 Firefox/68.0");
-        assert_eq!((ff.browser, ff.os, ff.device, ff.is_bot), ("Firefox", "Linux", "Desktop", false));
-        let g = classify_agent("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)");
-        assert!(g.is_bot && g.device == "Spider");
-        let m = classify_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 16_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.5 Mobile/15E148 Safari/604.1");
-        assert_eq!((m.browser, m.os, m.device), ("Safari", "iOS", "Mobile"));
-        assert!(classify_agent("curl/8.4.0").is_bot);
-        assert_eq!(classify_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0").browser, "Edge");
     }
 }

@@ -22,6 +22,7 @@ fn ingest(store: &Store, source: &str, text: &[u8]) {
         .build();
     let table = Table::new(store, &ACCESS_LOGS);
     let mut parts: BTreeMap<PartitionKey, BatchBuilder> = BTreeMap::new();
+    let mut agents = loglake_pipeline::AgentCache::default();
     for line in lines(text) {
         let Ok(r) = parser.parse_line(line.bytes()) else { continue };
         let t = r.time().unwrap();
@@ -29,7 +30,7 @@ fn ingest(store: &Store, source: &str, text: &[u8]) {
         let dt = Date::new(u16::try_from(y).unwrap(), m, d).unwrap();
         let key = PartitionKey::hour(dt, t.utc_hour()).unwrap();
         let b = parts.entry(key).or_insert_with(|| BatchBuilder::new(&ACCESS_LOGS));
-        push_access_row(b, &r, source, line.number()).unwrap();
+        push_access_row(b, &r, source, line.number(), &mut agents).unwrap();
     }
     let files: Vec<_> =
         parts.into_iter().map(|(k, b)| table.write_file(k, source, &b.finish().unwrap()).unwrap()).collect();

@@ -1,0 +1,155 @@
+//! Crashes: `etl-daily` dies like `kill -9` at named points (`LOGLAKE_CRASH_AT`, an abort with
+//! no cleanup) and at random moments (a real SIGKILL); after each, a plain rerun must give
+//! exactly the tables of a clean run, and after a vacuum no file outside the log is left
+//! for plain-Parquet readers to see.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use loglake_catalog::{Table, TABLES};
+use loglake_storage::Store;
+use loglake_testkit::TempDir;
+
+/// The named crash points of the daily job, in the order it reaches them.
+const POINTS: [&str; 5] =
+    ["mid-object", "before-commit", "between-commits", "after-commits", "before-aggregates"];
+
+fn etl(lake: &Path) -> Command {
+    let mut c = loglake_testkit::cli_command(env!("CARGO_BIN_EXE_etl-daily"));
+    // small segments so that every object is several units of parallel work
+    c.args(["--lake", &lake.display().to_string(), "--date", "2020-05-31", "--segment-mib", "1"]);
+    c
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// Three gzip objects of generated logs (0.5% malformed) in a lake's raw zone.
+fn raw_day(lake: &Path) {
+    let dir = lake.join("raw/access_logs/dt=2020-05-31");
+    std::fs::create_dir_all(&dir).unwrap();
+    let start = loglake_parser::Timestamp::from_utc(2020, 5, 30, 23, 0, 0).unwrap();
+    let configs: Vec<fakelog::Config> = (0..3)
+        .map(|i| fakelog::Config {
+            seed: 7 + i,
+            start,
+            tz_offset_minutes: [0, 120, -300][i as usize],
+            bad_ratio: 0.005,
+            step: fakelog::Step::Span { hours: 24.0, lines: 12_000 },
+            ..fakelog::Config::default()
+        })
+        .collect();
+    fakelog::write_files(&configs, &dir, Some("crash"), 12_000, fakelog::Output::Gz { members: 2, level: 1 })
+        .unwrap();
+}
+
+/// Every table's committed files (names carry a content hash: equal names, equal bytes).
+fn tables(lake: &Path) -> BTreeMap<&'static str, Vec<String>> {
+    let store = Store::local(lake);
+    TABLES
+        .iter()
+        .map(|def| {
+            let snap = Table::new(&store, def).snapshot().unwrap();
+            (def.name, snap.files.keys().cloned().collect())
+        })
+        .collect()
+}
+
+/// Parquet files a reader globbing the table folders would see.
+fn visible_parquet(lake: &Path) -> usize {
+    fn walk(p: &Path, n: &mut usize) {
+        for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+            let path = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if path.is_dir() && name != "_delta_log" {
+                walk(&path, n);
+            } else if name.ends_with(".parquet") && !name.starts_with(['.', '_']) {
+                *n += 1;
+            }
+        }
+    }
+    let mut n = 0;
+    for top in ["curated", "agg"] {
+        walk(&lake.join(top), &mut n);
+    }
+    n
+}
+
+/// A clean run in `dir/lake` (the lake path is part of the rows: `source_object`), then the
+/// lake is removed so each scenario starts from the same path.
+fn clean_run(dir: &TempDir) -> BTreeMap<&'static str, Vec<String>> {
+    let lake = fresh_lake(dir);
+    let out = etl(&lake).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let t = tables(&lake);
+    assert!(
+        t["access_logs"].len() > 3 && !t["rejects"].is_empty() && !t["daily_traffic"].is_empty(),
+        "{t:?}"
+    );
+    t
+}
+
+/// `dir/lake` holding only the raw day.
+fn fresh_lake(dir: &TempDir) -> std::path::PathBuf {
+    let lake = dir.0.join("lake");
+    let _ = std::fs::remove_dir_all(&lake);
+    raw_day(&lake);
+    lake
+}
+
+/// A rerun converges to the clean tables; vacuum leaves only committed files visible.
+fn assert_recovers(lake: &Path, clean: &BTreeMap<&'static str, Vec<String>>, what: &str) {
+    let out = etl(lake).output().unwrap();
+    assert!(out.status.success(), "rerun after {what}: {}", text(&out));
+    let got = tables(lake);
+    for (table, files) in clean {
+        let extra: Vec<_> = got[table].iter().filter(|f| !files.contains(f)).take(3).collect();
+        let missing: Vec<_> = files.iter().filter(|f| !got[table].contains(f)).take(3).collect();
+        assert!(
+            extra.is_empty() && missing.is_empty(),
+            "{table} after {what} + rerun differs from a clean run: extra {extra:?}, missing {missing:?}"
+        );
+    }
+    // what `lake vacuum --min-age-minutes 0` does
+    let store = Store::local(lake);
+    for def in TABLES {
+        store.delete_many(&Table::new(&store, def).orphans(Duration::ZERO).unwrap()).unwrap();
+    }
+    let committed: usize = clean.values().map(Vec::len).sum();
+    assert_eq!(visible_parquet(lake), committed, "uncommitted files visible after {what} + rerun + vacuum");
+}
+
+#[test]
+fn a_rerun_after_a_crash_at_any_named_point_equals_a_clean_run() {
+    let dir = TempDir::new();
+    let clean = clean_run(&dir);
+    for point in POINTS {
+        let lake = fresh_lake(&dir);
+        let out = etl(&lake).env("LOGLAKE_CRASH_AT", point).output().unwrap();
+        assert!(!out.status.success(), "the run did not crash at {point}: {}", text(&out));
+        assert_eq!(out.status.code(), None, "killed by a signal at {point}: {}", text(&out));
+        assert_recovers(&lake, &clean, point);
+    }
+}
+
+#[test]
+fn a_rerun_after_sigkill_at_random_moments_equals_a_clean_run() {
+    let dir = TempDir::new();
+    let clean = clean_run(&dir);
+    let mut killed = 0;
+    for delay_ms in [20, 80, 200, 400, 700, 1000, 1500] {
+        let lake = fresh_lake(&dir);
+        let mut child = etl(&lake).stdout(std::process::Stdio::null()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            killed += 1;
+        }
+        child.wait().unwrap();
+        assert_recovers(&lake, &clean, &format!("SIGKILL after {delay_ms} ms"));
+    }
+    assert!(killed >= 2, "the job finished before most kills ({killed} killed): make the input bigger");
+}
