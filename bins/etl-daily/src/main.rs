@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use loglake_cli::{init_logging, init_threads, write_report, DateArgs, LakeArgs};
 use loglake_parser::{LogFormat, ParserConfig, Preset};
-use loglake_pipeline::{run_daily, DailyOptions};
+use loglake_pipeline::{run_daily, DailyOptions, Shard};
 
 /// Ingest raw access logs: raw/access_logs/dt=D/* -> curated/access_logs (by event time),
 /// curated/rejects, and the daily aggregate tables of every event date touched.
@@ -23,6 +23,8 @@ use loglake_pipeline::{run_daily, DailyOptions};
 ///   etl-daily --lake s3://bucket/lake --date 2020-05-31
 ///   etl-daily --lake demo-lake --from 2020-05-01 --to 2020-05-31 --report run.json
 ///   etl-daily --lake demo-lake --date 2020-05-31 --format '%h %l %u %t "%r" %>s %b'
+///   etl-daily --lake s3://bucket/lake --date 2020-05-31 --shard 0/4   (... 3/4, at once)
+///   etl-daily --lake s3://bucket/lake --date 2020-05-31 --aggregates-only
 #[derive(Debug, Parser)]
 #[command(version, about, long_about, verbatim_doc_comment)]
 struct Args {
@@ -50,6 +52,15 @@ struct Args {
     /// is about threads x 6 x this (docs/performance.md)
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
     segment_mib: u32,
+    /// Ingest only shard i of N (e.g. 2/4): objects are assigned by a stable hash of their key;
+    /// N shard processes may run at once (commits are optimistic). Skips the daily tables: run
+    /// --aggregates-only once all shards are done
+    #[arg(long, value_name = "i/N")]
+    shard: Option<Shard>,
+    /// Ingest nothing; recompute the daily tables of every event date the already ingested
+    /// objects of these arrival dates touched (the final step after --shard runs)
+    #[arg(long, conflicts_with_all = ["shard", "reprocess"])]
+    aggregates_only: bool,
     /// Write the JSON run report here
     #[arg(long)]
     report: Option<PathBuf>,
@@ -75,6 +86,8 @@ fn run(args: Args) -> Result<ExitCode> {
     options.reprocess = args.reprocess;
     options.top_paths = args.top_paths;
     options.segment_bytes = usize::try_from(args.segment_mib).unwrap_or(32) << 20;
+    options.shard = args.shard;
+    options.aggregates_only = args.aggregates_only;
     let terminal = std::io::stderr().is_terminal();
     if terminal {
         options.progress = Some(std::sync::Arc::new(|done, total, lines| {

@@ -43,6 +43,46 @@ pub struct DailyOptions {
     /// Decompressed bytes per segment, the unit of parallel work inside one object (default
     /// 32 MiB). Memory grows with threads x segment size; see docs/performance.md.
     pub segment_bytes: usize,
+    /// Only the raw objects of this shard: `(i, n)` takes the objects whose key hashes to `i`
+    /// modulo `n` (xxh3, stable across runs and machines). Sharded runs leave the daily tables
+    /// to a final [`aggregates_only`](Self::aggregates_only) run.
+    pub shard: Option<Shard>,
+    /// Ingest nothing: refresh the daily tables of every event date that the already ingested
+    /// objects of these arrival dates touched (the last step after sharded runs).
+    pub aggregates_only: bool,
+}
+
+/// One shard of a sharded run: shard `index` of `count` (`0 <= index < count`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, 0-based.
+    pub index: u32,
+    /// Number of shards.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Whether the raw object `key` belongs to this shard.
+    #[must_use]
+    pub fn owns(&self, key: &str) -> bool {
+        xxhash_rust::xxh3::xxh3_64(key.as_bytes()) % u64::from(self.count.max(1)) == u64::from(self.index)
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    /// `i/N`, e.g. `0/4` .. `3/4`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("bad shard `{s}`: expected i/N with 0 <= i < N, e.g. 0/4");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u32, u32) =
+            (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
 }
 
 impl std::fmt::Debug for DailyOptions {
@@ -52,6 +92,8 @@ impl std::fmt::Debug for DailyOptions {
             .field("reprocess", &self.reprocess)
             .field("top_paths", &self.top_paths)
             .field("segment_bytes", &self.segment_bytes)
+            .field("shard", &self.shard)
+            .field("aggregates_only", &self.aggregates_only)
             .finish_non_exhaustive()
     }
 }
@@ -67,6 +109,8 @@ impl DailyOptions {
             top_paths: 1000,
             progress: None,
             segment_bytes: SEGMENT_BYTES,
+            shard: None,
+            aggregates_only: false,
         }
     }
 }
@@ -455,10 +499,15 @@ pub fn run_daily(store: &Store, options: &DailyOptions) -> Result<DailyReport, P
     for date in &options.dates {
         for meta in store.list(&raw_partition_prefix(*date))? {
             let hidden = meta.key.file_name().starts_with(['_', '.']);
-            if hidden {
+            let other_shard = options.shard.is_some_and(|s| !s.owns(meta.key.as_str()));
+            if hidden || other_shard {
                 continue;
             }
             let (_, marker) = batch_of(&meta);
+            if options.aggregates_only {
+                skipped_dates.extend(ingested.dates_of(&marker));
+                continue;
+            }
             if !options.reprocess && ingested.contains(&marker) {
                 // its rows are committed, but a run that died before the aggregates may have
                 // left the daily tables behind: refresh them (a no-op commit when current)
@@ -522,7 +571,8 @@ pub fn run_daily(store: &Store, options: &DailyOptions) -> Result<DailyReport, P
         );
     }
     let dates: Vec<Date> = touched_dates.union(&skipped_dates).copied().collect();
-    if !dates.is_empty() {
+    // shards leave the daily tables to one final `aggregates_only` run
+    if !dates.is_empty() && options.shard.is_none() {
         crash_point("before-aggregates");
         for (def, o) in refresh_days(store, &dates, options.top_paths, "etl-daily")? {
             report.daily.push((def.name, o));

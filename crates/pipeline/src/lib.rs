@@ -11,7 +11,7 @@ mod hourly;
 mod upload;
 
 pub use agent::{classify_agent, Agent, AgentCache};
-pub use daily::{run_daily, DailyOptions, DailyReport, ObjectReport, Progress};
+pub use daily::{run_daily, DailyOptions, DailyReport, ObjectReport, Progress, Shard};
 pub use features::{is_static, push_access_row, push_reject_row, referrer_host, Reason};
 pub use hourly::{run_hourly, AggregateReport};
 pub use upload::{upload_raw, PipelineError, UploadAction, UploadResult};
