@@ -39,7 +39,7 @@ fn raw_day(store: &Store) {
         }
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&text).unwrap();
-        let key = ObjectKey::new(&format!("raw/access_logs/dt=2020-05-31/server-{i}.log.gz")).unwrap();
+        let key = ObjectKey::new(format!("raw/access_logs/dt=2020-05-31/server-{i}.log.gz")).unwrap();
         store.put_bytes(&key, &gz.finish().unwrap()).unwrap();
     }
 }
