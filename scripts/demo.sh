@@ -28,9 +28,12 @@ echo
 ./target/release/lake tables --lake "$lake"
 echo
 ./target/release/lake show --lake "$lake" --date "$day"
+echo
+./target/release/lake report --lake "$lake" --date "$day" --out "$lake/report-$day.html"
 cat <<MSG
 
-The lake is in $lake/ (Parquet + Delta Lake logs); the run report in $lake/etl-daily-report.json.
+The lake is in $lake/ (Parquet + Delta Lake logs); the run report in $lake/etl-daily-report.json;
+the day as an HTML page with charts (open it in a browser): $lake/report-$day.html.
 Query it:
   ./target/release/lake ddl --engine duckdb --lake $lake     # views for DuckDB
   python3 -c "import pyarrow.dataset as ds; print(ds.dataset('$lake/curated/access_logs', partitioning='hive', ignore_prefixes=['_']).to_table().num_rows)"

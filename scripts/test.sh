@@ -3,7 +3,8 @@
 #
 # Installs the pinned Python test packages into .venv (moto's S3 server), starts one S3 server
 # on a free port of 127.0.0.1 for all test binaries, runs every test of the workspace and the
-# doctests, then compile-checks the fuzz targets. The server is stopped on exit.
+# doctests, then compile-checks the fuzz targets. The server is stopped on exit. Installs
+# Debian's chromium (apt) when missing, for the test that renders `lake report` pages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,19 @@ if [ ! -f "$corpus" ]; then
 fi
 
 bash scripts/test-env.sh
+
+# headless Chromium renders `lake report` pages in bins/lake/tests/report.rs (Debian's package)
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing chromium (apt) for the report rendering test"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo -n"
+  mkdir -p target
+  { $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium; } >target/apt.log 2>&1 \
+    || echo "warning: could not install chromium (see target/apt.log); the report test will skip its render"
+fi
+if command -v chromium >/dev/null 2>&1; then
+  export LOGLAKE_REQUIRE_CHROMIUM=1
+fi
 
 # never let the AWS SDK probe an EC2 metadata endpoint from a test machine
 export AWS_EC2_METADATA_DISABLED=true

@@ -9,13 +9,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser as ClapParser, Subcommand};
-use loglake_catalog::{
-    ddl, table_by_name, Date, Engine, PartitionKey, Partitioning, ScanOptions, Table, TableDef, DAILY_STATUS,
-    DAILY_TOP_PATHS, DAILY_TRAFFIC, DAILY_USER_AGENTS, HOURLY_TRAFFIC, TABLES,
-};
+use loglake_catalog::{ddl, table_by_name, Date, Engine, Table, TableDef, TABLES};
 use loglake_cli::{init_logging, LakeArgs};
 use loglake_parser::{lines, LogFormat, ParseStats, Parser, ParserConfig};
 use loglake_pipeline::{upload_raw, UploadAction};
+use loglake_report::DayReport;
 use loglake_storage::DecodedReader;
 
 /// loglake admin CLI.
@@ -55,6 +53,22 @@ enum Command {
         /// Rows of the top lists
         #[arg(long, default_value_t = 10)]
         top: usize,
+    },
+    /// Write one day as a static HTML page with charts (hourly requests and errors, status mix,
+    /// top paths, browsers, referrers), read from the aggregate tables; no scripts or external
+    /// resources, so it opens anywhere and can be mailed. Exit 1 when the day has no rows.
+    Report {
+        #[command(flatten)]
+        lake: LakeArgs,
+        /// The UTC date
+        #[arg(long)]
+        date: Date,
+        /// Rows of the top lists
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+        /// Output file (default: report-DATE.html)
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// List the lake's tables: version, files, rows, partitions.
     Tables {
@@ -176,126 +190,20 @@ fn millis_to_text(ms: i64) -> String {
     loglake_parser::Timestamp::from_unix_micros(ms.saturating_mul(1000), 0).to_string()
 }
 
-/// Every row of a table's partition(s) for `date`, as the requested columns.
-fn read_rows(
-    store: &loglake_storage::Store,
-    def: &'static TableDef,
-    date: Date,
-    columns: &[&str],
-) -> Result<Vec<Vec<String>>> {
-    let table = Table::new(store, def);
-    let snap = table.snapshot()?;
-    let mut opts = ScanOptions::columns(columns.iter().copied());
-    let parts: Vec<PartitionKey> = match def.partitioning {
-        Partitioning::Day => vec![PartitionKey::day(date)],
-        _ => (0..24).filter_map(|h| PartitionKey::hour(date, h)).collect(),
-    };
-    opts = opts.in_partitions(parts);
-    let mut rows = Vec::new();
-    table.scan(&snap, &opts, |g| {
-        for i in 0..g.rows {
-            let mut row = vec![g.partition.hour.map(|h| format!("{h:02}")).unwrap_or_default()];
-            for c in &g.columns {
-                row.push(
-                    c.int(i)
-                        .map(|v| v.to_string())
-                        .or_else(|| c.float(i).map(|f| format!("{f:.3}")))
-                        .or_else(|| c.str(i).map(str::to_owned))
-                        .or_else(|| c.bool(i).map(|b| b.to_string()))
-                        .unwrap_or_else(|| "-".to_owned()),
-                );
-            }
-            rows.push(row);
-        }
-        Ok(())
-    })?;
-    Ok(rows)
-}
-
-fn show(store: &loglake_storage::Store, date: Date, top: usize) -> Result<()> {
-    let num = |s: &str| s.parse::<i64>().unwrap_or(0);
-    let daily = read_rows(
-        store,
-        &DAILY_TRAFFIC,
-        date,
-        &["requests", "bytes", "distinct_clients", "error_rate", "bytes_p50", "bytes_p95"],
-    )?;
-    let Some(d) = daily.first() else {
-        println!("no daily_traffic row for {date}: run etl-daily for the days whose logs hold {date}");
-        return Ok(());
-    };
-    println!("== {date} (UTC)");
-    println!(
-        "requests {}  bytes {}  distinct clients {}  error rate {}  bytes p50 {} p95 {}\n",
-        d[1], d[2], d[3], d[4], d[5], d[6]
-    );
-    let mut hourly = read_rows(
-        store,
-        &HOURLY_TRAFFIC,
-        date,
-        &[
-            "requests",
-            "status_2xx",
-            "status_3xx",
-            "status_4xx",
-            "status_5xx",
-            "distinct_clients",
-            "bot_requests",
-        ],
-    )?;
-    hourly.sort();
-    if hourly.is_empty() {
-        println!("(no hourly rows: run etl-hourly --date {date})\n");
-    } else {
-        println!("hour  requests      2xx    3xx    4xx    5xx  clients   bots");
-        let max = hourly.iter().map(|r| num(&r[1])).max().unwrap_or(1).max(1);
-        for r in &hourly {
-            let bar = "#".repeat(usize::try_from(num(&r[1]) * 30 / max).unwrap_or(0));
-            println!(
-                "{:>4} {:>9} {:>8} {:>6} {:>6} {:>6} {:>8} {:>6}  {bar}",
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]
-            );
-        }
-        println!();
-    }
-    let mut status = read_rows(store, &DAILY_STATUS, date, &["status", "requests"])?;
-    status.sort_by_key(|r| -num(&r[2]));
-    println!(
-        "status mix: {}\n",
-        status.iter().map(|r| format!("{} {}", r[1], r[2])).collect::<Vec<_>>().join(", ")
-    );
-    let mut paths = read_rows(
-        store,
-        &DAILY_TOP_PATHS,
-        date,
-        &["rank", "path", "requests", "status_4xx", "status_5xx", "distinct_clients"],
-    )?;
-    paths.sort_by_key(|r| num(&r[1]));
-    println!("top paths                                   requests    4xx    5xx  clients");
-    for r in paths.iter().take(top) {
-        println!("{:<42} {:>9} {:>6} {:>6} {:>8}", r[2], r[3], r[4], r[5], r[6]);
-    }
-    let agents = read_rows(store, &DAILY_USER_AGENTS, date, &["ua_browser", "is_bot", "requests"])?;
-    let mut browsers: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
-    for r in &agents {
-        let name = if r[2] == "true" { format!("{} (bot)", r[1]) } else { r[1].clone() };
-        *browsers.entry(name).or_default() += num(&r[3]);
-    }
-    let mut browsers: Vec<_> = browsers.into_iter().collect();
-    browsers.sort_by_key(|(_, n)| -n);
-    println!(
-        "\ntop browsers: {}",
-        browsers.iter().take(top).map(|(b, n)| format!("{b} {n}")).collect::<Vec<_>>().join(", ")
-    );
-    Ok(())
-}
-
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Show { lake, date, top } => {
             let lake = lake.open()?;
-            show(&lake.store, date, top)?;
+            print!("{}", DayReport::load(&lake.store, date, top)?.to_text());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { lake, date, top, out } => {
+            let lake = lake.open()?;
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("report-{date}.html")));
+            let report = DayReport::load(&lake.store, date, top)?;
+            std::fs::write(&out, report.to_html()).with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {} ({} hours, {} paths)", out.display(), report.hours.len(), report.paths.len());
+            Ok(if report.totals.is_some() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Tables { lake } => {
             let lake = lake.open()?;
