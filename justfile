@@ -20,9 +20,11 @@ lint:
 fmt:
     cargo fmt --all
 
-# criterion benches (parser hot path vs a regex baseline); results in target/criterion
+# criterion benches (parser vs a regex baseline, storage, aggregation); results in target/criterion
 bench:
     cargo benchmark --bench parse
+    cargo benchmark --bench storage
+    cargo benchmark --bench aggregate
 
 # generate one day of logs into demo-lake/ and print the parse summary
 demo:
@@ -36,6 +38,15 @@ doc:
 fuzz seconds="120":
     cd fuzz && cargo fuzz run parse_line -- -max_total_time={{seconds}}
     cd fuzz && cargo fuzz run log_format -- -max_total_time={{seconds}}
+
+# the Airflow DAGs run by `airflow dags test` with the real binaries (installs Airflow)
+airflow-test:
+    bash deploy/airflow/test-dag.sh
+
+# the etl-daily race against DuckDB, PySpark and the decompression floors (../shared/bench/anchors)
+bench-anchors:
+    cargo build --release -p etl-daily
+    cd ../shared/bench/anchors && ROUNDS=3 ONLY=zcat,libdeflate-par2,duckdb,project PROJECT_CMD='bash {{justfile_directory()}}/scripts/anchor-project.sh "$1" "$2"' ./run.sh /tmp/anchor-data
 
 # everything CI runs
 ready:
