@@ -3,34 +3,14 @@
 //! `LOGLAKE_REQUIRE_CHROMIUM=1` a missing browser fails the test instead of skipping the render).
 #![allow(clippy::print_stderr, reason = "says why the render is skipped")]
 
-use std::path::Path;
 use std::process::{Command, Output};
 
-use loglake_catalog::Date;
-use loglake_parser::{LogFormat, ParserConfig, Preset};
-use loglake_pipeline::{run_daily, run_hourly, DailyOptions};
 use loglake_testkit::TempDir;
+
+mod common;
 
 fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-/// A lake with one day of the committed sample logs, ingested and aggregated.
-fn lake(dir: &Path) -> Date {
-    let raw = dir.join("raw/access_logs/dt=2020-05-31");
-    std::fs::create_dir_all(&raw).unwrap();
-    let logs = loglake_testkit::workspace_root().join("testdata/logs");
-    for f in ["combined.log", "mixed-malformed.log", "multi-member.log"] {
-        std::fs::copy(logs.join(f), raw.join(f)).unwrap();
-    }
-    let store = loglake_storage::Store::local(dir);
-    let date: Date = "2020-05-31".parse().unwrap();
-    let parser =
-        ParserConfig::new(LogFormat::preset(Preset::Combined)).fallback(LogFormat::preset(Preset::Common));
-    run_daily(&store, &DailyOptions::new(vec![date], parser)).unwrap();
-    let hours: Vec<(Date, u8)> = (0..24).map(|h| (date, h)).collect();
-    run_hourly(&store, &hours, false, 1000).unwrap();
-    date
 }
 
 fn chromium() -> Option<&'static str> {
@@ -42,7 +22,7 @@ fn chromium() -> Option<&'static str> {
 #[test]
 fn report_page_has_the_charts_and_renders() {
     let dir = TempDir::new();
-    let date = lake(&dir.0);
+    let date = common::lake(&dir.0);
     let out = dir.0.join("report.html");
     let run = loglake_testkit::cli_command(env!("CARGO_BIN_EXE_lake"))
         .args(["report", "--lake", &dir.0.display().to_string(), "--date", &date.to_string()])
