@@ -165,12 +165,48 @@ fn s3_lake() {
 fn bad_input_is_one_line_and_exit_2() {
     let dir = TempDir::new();
     let lake = dir.0.join("lake").display().to_string();
-    for args in [
-        vec!["--lake", &lake],
-        vec!["--lake", &lake, "--date", "2020-13-01"],
-        vec!["--lake", &lake, "--date", "2020-05-31", "--format", "%h %Q"],
+    let endpoint = format!("http://{}", loglake_testkit::s3_addr());
+    let missing_bucket = format!("s3://{}/lake", loglake_testkit::unique("nobucket"));
+    // a port nothing listens on
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    for (args, says) in [
+        (vec!["--lake", &lake], "--date"),
+        (vec!["--lake", &lake, "--date", "2020-13-01"], "2020-13-01"),
+        (vec!["--lake", &lake, "--date", "2020-02-30"], "2020-02-30"),
+        (vec!["--lake", &lake, "--date", "2020-05-31", "--format", "%h %Q"], "%Q"),
+        (vec!["--lake", &lake, "--date", "2020-05-31", "--shard", "4/4"], "shard"),
+        (vec!["--lake", &missing_bucket, "--s3-endpoint", &endpoint, "--date", "2020-05-31"], "bucket"),
+        (
+            vec!["--lake", "s3://loglake-test-bucket/lake", "--s3-endpoint", &dead, "--date", "2020-05-31"],
+            "s3://loglake-test-bucket/lake",
+        ),
     ] {
         let out = etl(&args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {all}");
+        assert!(all.contains(says), "{args:?}: the error should name {says}: {all}");
+        // one error line (retries before it are logged as warnings: visible, never silent)
+        let errors =
+            all.lines().filter(|l| l.starts_with("etl-daily: error") || l.starts_with("error:")).count();
+        assert_eq!(errors, 1, "{args:?}: one error line: {all}");
+        assert!(
+            all.lines().all(|l| !l.contains('\u{1b}')),
+            "{args:?}: no colour codes off a terminal: {all}"
+        );
+        assert!(!all.contains(SECRET) && !all.contains("panicked"), "{args:?}: {all}");
     }
+    // no credentials at all: a clear error, not a hang or a panic
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_etl-daily"))
+        .args(["--lake", "s3://loglake-test-bucket/lake", "--s3-endpoint", &endpoint, "--date", "2020-05-31"])
+        .env_clear()
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("HOME", &dir.0)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).to_lowercase().contains("credential"), "{}", text(&out));
 }

@@ -368,6 +368,10 @@ pub(crate) fn parse_ip(b: &[u8]) -> Option<IpAddr> {
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Some(ip);
     }
+    // `[2001:db8::1]`, as some proxies write IPv6 clients
+    if let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        return inner.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
+    }
     let (addr, zone) = s.split_once('%')?;
     let valid_zone =
         !zone.is_empty() && zone.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c));
@@ -380,6 +384,13 @@ pub(crate) fn parse_ip(b: &[u8]) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bracketed_ipv6_clients() {
+        assert_eq!(parse_ip(b"[2001:db8::2]"), "2001:db8::2".parse().ok());
+        assert_eq!(parse_ip(b"[10.0.0.1]"), None);
+        assert_eq!(parse_ip(b"fe80::1%eth0"), "fe80::1".parse().ok());
+    }
 
     #[test]
     fn ip_forms() {

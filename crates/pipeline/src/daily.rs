@@ -366,19 +366,22 @@ fn ingest_segment(
                         .ok()
                         .and_then(|y| Date::new(y, m, d))
                         .and_then(|dt| PartitionKey::hour(dt, t.utc_hour()));
-                    if let Some(key) = key {
-                        let b = parts.entry(key).or_insert_with(|| BatchBuilder::new(&ACCESS_LOGS));
-                        push_access_row(b, &r, object, line.number(), agents)?;
-                        out.rows += 1;
-                        out.hours.insert((key.dt, key.hour.unwrap_or(0)));
-                        if b.len() >= FLUSH_ROWS {
-                            let full = std::mem::replace(b, BatchBuilder::new(&ACCESS_LOGS));
-                            out.curated.push(target.curated.write_file(key, batch, &full.finish()?)?);
+                    match (out_of_range(&r), key) {
+                        (Some(code), _) => Reason::Other(code),
+                        // years outside 1-9999 after the UTC shift
+                        (None, None) => Reason::Other("time_out_of_range"),
+                        (None, Some(key)) => {
+                            let b = parts.entry(key).or_insert_with(|| BatchBuilder::new(&ACCESS_LOGS));
+                            push_access_row(b, &r, object, line.number(), agents)?;
+                            out.rows += 1;
+                            out.hours.insert((key.dt, key.hour.unwrap_or(0)));
+                            if b.len() >= FLUSH_ROWS {
+                                let full = std::mem::replace(b, BatchBuilder::new(&ACCESS_LOGS));
+                                out.curated.push(target.curated.write_file(key, batch, &full.finish()?)?);
+                            }
+                            continue;
                         }
-                        continue;
                     }
-                    // years outside 1-9999 after the UTC shift
-                    Reason::Other("time_out_of_range")
                 }
             },
             Err(e) => {
@@ -413,6 +416,19 @@ fn ingest_segment(
         )?);
     }
     Ok(out)
+}
+
+/// A parsed value the curated schema cannot hold (sizes and durations are signed 64-bit):
+/// rejected with a reason rather than stored as NULL, so no value silently changes.
+fn out_of_range(r: &loglake_parser::LogRecord<'_>) -> Option<&'static str> {
+    let too_big = |v: Option<u64>| v.is_some_and(|v| i64::try_from(v).is_err());
+    if too_big(r.response_bytes()) {
+        Some("bytes_out_of_range")
+    } else if too_big(r.duration_micros()) {
+        Some("duration_out_of_range")
+    } else {
+        None
+    }
 }
 
 /// Parses one raw object into staged curated and reject files: its segments in parallel, each
