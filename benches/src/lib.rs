@@ -40,7 +40,7 @@ pub fn build_curated(lake: &std::path::Path, rows: u64) -> usize {
     let text = generated(LineFormat::Elf, rows);
     let parser = Parser::preset(Preset::Combined);
     let mut parts: BTreeMap<PartitionKey, BatchBuilder> = BTreeMap::new();
-    let mut agents = loglake_pipeline::AgentCache::default();
+    let mut agents = loglake_pipeline::Features::default();
     for l in lines(&text) {
         let Ok(r) = parser.parse_line(l.bytes()) else { continue };
         let Some(t) = r.time() else { continue };

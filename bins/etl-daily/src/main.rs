@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use loglake_cli::{init_logging, init_threads, write_report, DateArgs, LakeArgs};
 use loglake_parser::{LogFormat, ParserConfig, Preset};
-use loglake_pipeline::{run_daily, DailyOptions, Shard};
+use loglake_pipeline::{run_daily, DailyOptions, IpAnonymizer, Shard};
 
 /// Ingest raw access logs: raw/access_logs/dt=D/* -> curated/access_logs (by event time),
 /// curated/rejects, and the daily aggregate tables of every event date touched.
@@ -61,9 +61,43 @@ struct Args {
     /// objects of these arrival dates touched (the final step after --shard runs)
     #[arg(long, conflicts_with_all = ["shard", "reprocess"])]
     aggregates_only: bool,
+    /// Anonymize client addresses before anything is written: `truncate` keeps the /24 (IPv4)
+    /// or /48 (IPv6) network; `hash` writes a keyed HMAC-SHA256 (needs --anonymize-key-file)
+    #[arg(long, value_name = "truncate|hash")]
+    anonymize_ip: Option<AnonymizeMode>,
+    /// File holding the secret key for --anonymize-ip hash (at least 16 bytes; never logged)
+    #[arg(long, value_name = "FILE")]
+    anonymize_key_file: Option<PathBuf>,
     /// Write the JSON run report here
     #[arg(long)]
     report: Option<PathBuf>,
+}
+
+/// `--anonymize-ip` modes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum AnonymizeMode {
+    Truncate,
+    Hash,
+}
+
+fn anonymizer(mode: Option<AnonymizeMode>, key_file: Option<&PathBuf>) -> Result<Option<IpAnonymizer>> {
+    match (mode, key_file) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => bail!("--anonymize-key-file needs --anonymize-ip hash"),
+        (Some(AnonymizeMode::Truncate), _) => Ok(Some(IpAnonymizer::Truncate)),
+        (Some(AnonymizeMode::Hash), None) => bail!("--anonymize-ip hash needs --anonymize-key-file FILE"),
+        (Some(AnonymizeMode::Hash), Some(path)) => {
+            let mut key =
+                std::fs::read(path).with_context(|| format!("reading the key file {}", path.display()))?;
+            while key.last().is_some_and(u8::is_ascii_whitespace) {
+                key.pop();
+            }
+            if key.len() < 16 {
+                bail!("the key in {} is too short: use at least 16 bytes", path.display());
+            }
+            Ok(Some(IpAnonymizer::Keyed(key)))
+        }
+    }
 }
 
 fn run(args: Args) -> Result<ExitCode> {
@@ -88,6 +122,7 @@ fn run(args: Args) -> Result<ExitCode> {
     options.segment_bytes = usize::try_from(args.segment_mib).unwrap_or(32) << 20;
     options.shard = args.shard;
     options.aggregates_only = args.aggregates_only;
+    options.anonymize_ip = anonymizer(args.anonymize_ip, args.anonymize_key_file.as_ref())?;
     let terminal = std::io::stderr().is_terminal();
     if terminal {
         options.progress = Some(std::sync::Arc::new(|done, total, lines| {

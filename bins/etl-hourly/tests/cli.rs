@@ -19,7 +19,7 @@ fn hourly_run_report_rerun_and_errors() {
     let dir = TempDir::new();
     let lake = dir.0.join("lake");
     let store = loglake_storage::Store::local(&lake);
-    let mut agents = loglake_pipeline::AgentCache::default();
+    let mut agents = loglake_pipeline::Features::default();
     let table = Table::new(&store, &ACCESS_LOGS);
     let parser = Parser::preset(Preset::Combined);
     let mut b = BatchBuilder::new(&ACCESS_LOGS);

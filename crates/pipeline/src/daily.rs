@@ -16,8 +16,8 @@ use loglake_storage::{ObjectMeta, Store};
 use rayon::prelude::*;
 use serde_json::{json, Value as Json};
 
-use crate::agent::AgentCache;
-use crate::features::{push_access_row, push_reject_row, Reason};
+use crate::anonymize::IpAnonymizer;
+use crate::features::{push_access_row, push_reject_row, Features, Reason};
 use crate::upload::PipelineError;
 
 /// Rows buffered per partition before a file is written (bounds memory per object).
@@ -50,6 +50,9 @@ pub struct DailyOptions {
     /// Ingest nothing: refresh the daily tables of every event date that the already ingested
     /// objects of these arrival dates touched (the last step after sharded runs).
     pub aggregates_only: bool,
+    /// Anonymize client addresses (curated `client`/`client_ip`, and the leading address of
+    /// rejected lines) before anything is written.
+    pub anonymize_ip: Option<IpAnonymizer>,
 }
 
 /// One shard of a sharded run: shard `index` of `count` (`0 <= index < count`).
@@ -94,6 +97,7 @@ impl std::fmt::Debug for DailyOptions {
             .field("segment_bytes", &self.segment_bytes)
             .field("shard", &self.shard)
             .field("aggregates_only", &self.aggregates_only)
+            .field("anonymize_ip", &self.anonymize_ip)
             .finish_non_exhaustive()
     }
 }
@@ -111,6 +115,7 @@ impl DailyOptions {
             segment_bytes: SEGMENT_BYTES,
             shard: None,
             aggregates_only: false,
+            anonymize_ip: None,
         }
     }
 }
@@ -347,7 +352,7 @@ struct Target {
 fn ingest_segment(
     target: &Target,
     parser: &Parser,
-    agents: &mut AgentCache,
+    features: &mut Features,
     segment: &Segment,
 ) -> Result<SegmentOutput, PipelineError> {
     let (object, batch) = (&target.object, &target.batch);
@@ -372,7 +377,7 @@ fn ingest_segment(
                         (None, None) => Reason::Other("time_out_of_range"),
                         (None, Some(key)) => {
                             let b = parts.entry(key).or_insert_with(|| BatchBuilder::new(&ACCESS_LOGS));
-                            push_access_row(b, &r, object, line.number(), agents)?;
+                            push_access_row(b, &r, object, line.number(), features)?;
                             out.rows += 1;
                             out.hours.insert((key.dt, key.hour.unwrap_or(0)));
                             if b.len() >= FLUSH_ROWS {
@@ -386,7 +391,14 @@ fn ingest_segment(
             },
             Err(e) => {
                 *out.rejects.entry(e.code()).or_default() += 1;
-                push_reject_row(&mut rejects, line.bytes(), Reason::Parse(&e), object, line.number())?;
+                push_reject_row(
+                    &mut rejects,
+                    line.bytes(),
+                    Reason::Parse(&e),
+                    object,
+                    line.number(),
+                    features.anonymize.as_ref(),
+                )?;
                 if rejects.len() >= FLUSH_ROWS {
                     let full = std::mem::replace(&mut rejects, BatchBuilder::new(&REJECTS));
                     out.reject_files.push(target.rejects.write_file(
@@ -401,7 +413,14 @@ fn ingest_segment(
         if let Reason::Other(code) = reason {
             *out.rejects.entry(code).or_default() += 1;
         }
-        push_reject_row(&mut rejects, line.bytes(), reason, object, line.number())?;
+        push_reject_row(
+            &mut rejects,
+            line.bytes(),
+            reason,
+            object,
+            line.number(),
+            features.anonymize.as_ref(),
+        )?;
     }
     for (key, b) in parts {
         if !b.is_empty() {
@@ -453,12 +472,12 @@ fn ingest_object(
         Segments::new(store.open_decoded(&meta.key)?, options.segment_bytes)
             .par_bridge()
             .map_init(
-                || (options.parser.build(), AgentCache::default()),
-                |(parser, agents), seg| {
+                || (options.parser.build(), Features::with_anonymizer(options.anonymize_ip.clone())),
+                |(parser, features), seg| {
                     if seg.index == 1 {
                         crash_point("mid-object");
                     }
-                    (seg.index, seg.error.clone(), ingest_segment(&target, parser, agents, &seg))
+                    (seg.index, seg.error.clone(), ingest_segment(&target, parser, features, &seg))
                 },
             )
             .collect();

@@ -5,6 +5,26 @@ use loglake_catalog::{BatchBuilder, CatalogError, Value, ACCESS_LOGS, REJECTS};
 use loglake_parser::{LogRecord, ParseError};
 
 use crate::agent::AgentCache;
+use crate::anonymize::IpAnonymizer;
+
+/// What feature extraction keeps between rows of one worker: the user-agent cache and the
+/// address anonymization of the run (`--anonymize-ip`).
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Features {
+    /// User-agent families, cached per distinct agent.
+    pub agents: AgentCache,
+    /// Anonymize client addresses before they are written.
+    pub anonymize: Option<IpAnonymizer>,
+}
+
+impl Features {
+    /// Features that anonymize client addresses this way.
+    #[must_use]
+    pub fn with_anonymizer(anonymize: Option<IpAnonymizer>) -> Self {
+        Features { agents: AgentCache::default(), anonymize }
+    }
+}
 
 /// Static assets by extension (lowercase, without the dot).
 const STATIC_EXT: &[&str] = &[
@@ -44,10 +64,23 @@ pub fn push_access_row(
     r: &LogRecord<'_>,
     source_object: &str,
     line: u64,
-    agents: &mut AgentCache,
+    features: &mut Features,
 ) -> Result<(), CatalogError> {
-    let ip = r.client_ip().map(|i| i.to_string());
-    let (client, ident, user) = (r.remote_host(), r.ident(), r.user());
+    let parsed_ip = r.client_ip();
+    let (mut client, ident, user) = (r.remote_host(), r.ident(), r.user());
+    let ip = match (&features.anonymize, parsed_ip) {
+        (None, ip) => ip.map(|i| i.to_string()),
+        (Some(a), Some(ip)) => {
+            let masked = a.ip(ip);
+            client = Some(masked.clone().into());
+            Some(masked)
+        }
+        (Some(a), None) => {
+            client = client.and_then(|c| a.host(&c)).map(Into::into);
+            None
+        }
+    };
+    let agents = &mut features.agents;
     let (path, query, request) = (r.path(), r.query(), r.request());
     let (referrer, agent, vhost) = (r.referer(), r.user_agent(), r.vhost());
     let ref_host = referrer.as_deref().and_then(referrer_host);
@@ -112,7 +145,13 @@ pub fn push_reject_row(
     reason: Reason<'_>,
     source_object: &str,
     line: u64,
+    anonymize: Option<&IpAnonymizer>,
 ) -> Result<(), CatalogError> {
+    let raw = match anonymize {
+        Some(a) => a.raw_line(raw),
+        None => std::borrow::Cow::Borrowed(raw),
+    };
+    let raw = raw.as_ref();
     let text = String::from_utf8_lossy(raw);
     let (code, column) = match reason {
         Reason::Parse(e) => (e.code(), Some(e.column())),

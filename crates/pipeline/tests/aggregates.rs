@@ -22,7 +22,7 @@ fn ingest(store: &Store, source: &str, text: &[u8]) {
         .build();
     let table = Table::new(store, &ACCESS_LOGS);
     let mut parts: BTreeMap<PartitionKey, BatchBuilder> = BTreeMap::new();
-    let mut agents = loglake_pipeline::AgentCache::default();
+    let mut agents = loglake_pipeline::Features::default();
     for line in lines(text) {
         let Ok(r) = parser.parse_line(line.bytes()) else { continue };
         let t = r.time().unwrap();
