@@ -34,10 +34,13 @@ demo:
 doc:
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
-# a bounded fuzz run of each target (needs cargo-fuzz and a nightly-capable toolchain)
-fuzz seconds="120":
-    cd fuzz && cargo fuzz run parse_line -- -max_total_time={{seconds}}
-    cd fuzz && cargo fuzz run log_format -- -max_total_time={{seconds}}
+# a bounded fuzz run of each target (needs `cargo install cargo-fuzz` and a nightly toolchain);
+# a crash leaves its input in fuzz/artifacts/TARGET/: commit it as a test case
+fuzz seconds="60":
+    cd fuzz && cargo +nightly fuzz run roundtrip -- -max_total_time={{seconds}}
+    cd fuzz && cargo +nightly fuzz run parse_line -- -max_total_time={{seconds}}
+    cd fuzz && cargo +nightly fuzz run log_format -- -max_total_time={{seconds}}
+    cd fuzz && cargo +nightly fuzz run delta_log -- -max_total_time={{seconds}}
 
 # the Airflow DAGs run by `airflow dags test` with the real binaries (installs Airflow)
 airflow-test:

@@ -163,8 +163,12 @@ pub(crate) fn encode_commit(actions: &[Action]) -> Vec<u8> {
     out
 }
 
-/// Parses a commit file.
-pub(crate) fn decode_commit(bytes: &[u8], object: &str) -> Result<Vec<Action>, CatalogError> {
+/// Parses one commit file of a Delta log (JSON lines) into its actions. Never panics on any
+/// input (a fuzz target checks it); `object` names the file in errors.
+///
+/// # Errors
+/// [`CatalogError::Log`] naming the object and line of a line that is not a Delta action.
+pub fn decode_commit(bytes: &[u8], object: &str) -> Result<Vec<Action>, CatalogError> {
     let mut actions = Vec::new();
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {

@@ -44,7 +44,8 @@ mod table;
 pub use batch::{Batch, BatchBuilder, Value};
 pub use ddl::{ddl, Engine};
 pub use delta::{
-    commit_file_name, Action, Add, MetaData, PartitionValues, Protocol, Remove, Snapshot, BATCH_TAG,
+    commit_file_name, decode_commit, Action, Add, MetaData, PartitionValues, Protocol, Remove, Snapshot,
+    BATCH_TAG,
 };
 pub use error::CatalogError;
 pub use layout::{raw_object_key, raw_partition_prefix, Date, RAW_ACCESS_LOGS};
