@@ -153,3 +153,50 @@ fn a_rerun_after_sigkill_at_random_moments_equals_a_clean_run() {
     }
     assert!(killed >= 2, "the job finished before most kills ({killed} killed): make the input bigger");
 }
+
+/// One small object per step, each ingested by its own run (one commit per table per run).
+fn step_object(lake: &Path, step: u64) {
+    let dir = lake.join("raw/access_logs/dt=2020-05-31");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = fakelog::Config {
+        seed: 900 + step,
+        start: loglake_parser::Timestamp::from_utc(2020, 5, 31, 0, 0, 0).unwrap(),
+        bad_ratio: 0.02,
+        step: fakelog::Step::Span { hours: 20.0, lines: 300 },
+        ..fakelog::Config::default()
+    };
+    let prefix = format!("step{step:02}");
+    fakelog::write_files(&[cfg], &dir, Some(&prefix), 300, fakelog::Output::Gz { members: 1, level: 1 })
+        .unwrap();
+}
+
+#[test]
+fn a_crash_while_writing_a_checkpoint_then_rerun_equals_a_clean_history() {
+    // checkpoints are written every 10 commits: 12 runs of one new object each cross one
+    const STEPS: u64 = 12;
+    let dir = TempDir::new();
+    let lake = dir.0.join("lake");
+    for step in 0..STEPS {
+        step_object(&lake, step);
+        let out = etl(&lake).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let clean = tables(&lake);
+    assert!(lake.join("curated/access_logs/_delta_log/_last_checkpoint").exists());
+
+    std::fs::remove_dir_all(&lake).unwrap();
+    let mut crashed = 0;
+    for step in 0..STEPS {
+        step_object(&lake, step);
+        let out = etl(&lake).env("LOGLAKE_CRASH_AT", "checkpoint").output().unwrap();
+        if !out.status.success() {
+            assert_eq!(out.status.code(), None, "killed by a signal: {}", text(&out));
+            crashed += 1;
+            let again = etl(&lake).output().unwrap();
+            assert!(again.status.success(), "rerun after a checkpoint crash: {}", text(&again));
+        }
+    }
+    assert!(crashed >= 1, "no run reached a checkpoint");
+    let got = tables(&lake);
+    assert_eq!(got, clean, "tables after a checkpoint crash differ from a clean history");
+}

@@ -84,11 +84,13 @@ fn catalogue() -> Vec<Case> {
                         v[5] = b"\xffua";
                     }),
                     with(|v| v[5] = b"\xf0\x28\x8c\x28"),
+                    // ident, user, query and referrer too
+                    b"10.0.0.3 id\xff us\xfe [31/May/2020:10:00:00 +0000] \"GET /q?a=\xff HTTP/1.1\" 200 5 \"http://r\xc3(/\" \"ua\"".to_vec(),
                 ],
                 b"\n",
             ),
-            2,
-            2,
+            3,
+            3,
             &[],
         ),
         (

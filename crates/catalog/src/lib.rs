@@ -57,3 +57,15 @@ pub use schema::{
     REJECTS, TABLES,
 };
 pub use table::{CommitOutcome, PartitionKey, PartitionSummary, StagedFile, Table};
+
+/// A named point where a job can be made to die like `kill -9`: with `LOGLAKE_CRASH_AT=NAME`
+/// in the environment the process aborts there (no destructors, no flush, no cleanup). The
+/// crash tests use it to prove that a rerun after a crash at any point gives the tables of a
+/// clean run. Points: `checkpoint` here (checkpoint file written, `_last_checkpoint` not yet),
+/// and the `etl-daily` points in `loglake-pipeline`.
+pub fn crash_point(name: &str) {
+    if std::env::var_os("LOGLAKE_CRASH_AT").is_some_and(|v| v == name) {
+        tracing::error!(point = name, "LOGLAKE_CRASH_AT: aborting");
+        std::process::abort();
+    }
+}

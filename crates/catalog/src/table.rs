@@ -295,6 +295,7 @@ impl Table {
                 .and_then(|_| Ok(self.store.put_file(&self.checkpoint_key(snap.version)?, &tmp)?));
         let _ = std::fs::remove_file(&tmp);
         written?;
+        crate::crash_point("checkpoint");
         let pointer = json!({"version": snap.version, "size": rows}).to_string();
         self.store.put_bytes(&self.key("_delta_log/_last_checkpoint")?, pointer.as_bytes())?;
         tracing::info!(table = self.def.path, version = snap.version, rows, "wrote checkpoint");

@@ -665,12 +665,7 @@ impl IngestHistory {
     }
 }
 
-/// A named point where the job can be made to die like `kill -9` (`LOGLAKE_CRASH_AT=NAME`
-/// aborts the process there: no destructors, no flush, no cleanup). The crash tests use it to
-/// prove that a rerun after a crash at any point gives the tables of a clean run.
+/// The job's crash points (see [`loglake_catalog::crash_point`]).
 fn crash_point(name: &str) {
-    if std::env::var_os("LOGLAKE_CRASH_AT").is_some_and(|v| v == name) {
-        tracing::error!(point = name, "LOGLAKE_CRASH_AT: aborting");
-        std::process::abort();
-    }
+    loglake_catalog::crash_point(name);
 }
