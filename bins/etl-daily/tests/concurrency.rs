@@ -4,9 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use loglake_catalog::{ScanOptions, Table, ACCESS_LOGS, REJECTS, TABLES};
+use loglake_catalog::{ScanOptions, Table, ACCESS_LOGS, REJECTS};
 use loglake_storage::Store;
 use loglake_testkit::TempDir;
+
+mod common;
 
 fn raw_day(lake: &Path) {
     let dir = lake.join("raw/access_logs/dt=2020-05-31");
@@ -26,11 +28,7 @@ fn raw_day(lake: &Path) {
 }
 
 fn tables(lake: &Path) -> BTreeMap<&'static str, Vec<String>> {
-    let store = Store::local(lake);
-    TABLES
-        .iter()
-        .map(|def| (def.name, Table::new(&store, def).snapshot().unwrap().files.into_keys().collect()))
-        .collect()
+    common::tables(&Store::local(lake))
 }
 
 /// Rows of a table (from the snapshot's files) and the distinct (object, line) pairs among them.

@@ -5,12 +5,15 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 use loglake_catalog::{Table, TABLES};
 use loglake_storage::Store;
 use loglake_testkit::TempDir;
+
+mod common;
+use common::text;
 
 /// The named crash points of the daily job, in the order it reaches them.
 const POINTS: [&str; 5] =
@@ -21,10 +24,6 @@ fn etl(lake: &Path) -> Command {
     // small segments so that every object is several units of parallel work
     c.args(["--lake", &lake.display().to_string(), "--date", "2020-05-31", "--segment-mib", "1"]);
     c
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 /// Three gzip objects of generated logs (0.5% malformed) in a lake's raw zone.
@@ -46,16 +45,9 @@ fn raw_day(lake: &Path) {
         .unwrap();
 }
 
-/// Every table's committed files (names carry a content hash: equal names, equal bytes).
+/// Every table's committed files.
 fn tables(lake: &Path) -> BTreeMap<&'static str, Vec<String>> {
-    let store = Store::local(lake);
-    TABLES
-        .iter()
-        .map(|def| {
-            let snap = Table::new(&store, def).snapshot().unwrap();
-            (def.name, snap.files.keys().cloned().collect())
-        })
-        .collect()
+    common::tables(&Store::local(lake))
 }
 
 /// Parquet files a reader globbing the table folders would see.

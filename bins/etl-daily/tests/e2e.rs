@@ -4,16 +4,15 @@
 use std::io::Write;
 use std::process::Output;
 
-use loglake_catalog::{ScanOptions, Table, ACCESS_LOGS, DAILY_TRAFFIC, REJECTS};
+use loglake_catalog::{Table, ACCESS_LOGS, DAILY_TRAFFIC};
 use loglake_storage::{ObjectKey, Store};
 use loglake_testkit::{TempDir, SECRET};
 
+mod common;
+use common::{lake_counts, text};
+
 fn etl(args: &[&str]) -> Output {
     loglake_testkit::cli_command(env!("CARGO_BIN_EXE_etl-daily")).args(args).output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 fn testdata(name: &str) -> Vec<u8> {
@@ -33,29 +32,6 @@ fn truncated_gzip() -> Vec<u8> {
     }
     let gz = e.finish().unwrap();
     gz[..gz.len() / 2].to_vec()
-}
-
-/// Rows per source object, from the lake itself (curated + rejects).
-fn lake_counts(store: &Store) -> std::collections::BTreeMap<String, (u64, u64)> {
-    let mut out = std::collections::BTreeMap::new();
-    for (def, is_reject) in [(&ACCESS_LOGS, false), (&REJECTS, true)] {
-        let t = Table::new(store, def);
-        let snap = t.snapshot().unwrap();
-        t.scan(&snap, &ScanOptions::columns(["source_object"]), |g| {
-            let col = g.columns[0].str_view();
-            for i in 0..g.rows {
-                let e: &mut (u64, u64) = out.entry(col.get(i).unwrap().to_owned()).or_default();
-                if is_reject {
-                    e.1 += 1;
-                } else {
-                    e.0 += 1;
-                }
-            }
-            Ok(())
-        })
-        .unwrap();
-    }
-    out
 }
 
 fn put(store: &Store, key: &str, data: &[u8]) {

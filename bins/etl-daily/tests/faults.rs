@@ -2,54 +2,12 @@
 //! 500/503 answers, latency, cut responses. The job either succeeds through its retries or
 //! fails with a one-line error; either way a rerun converges to the tables of a fault-free run.
 
-use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::Output;
 use std::time::Duration;
 
-use loglake_catalog::{Table, TABLES};
-use loglake_storage::{ObjectKey, Store};
 use loglake_testkit::proxy::{Fault, Proxy};
 
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn tables(store: &Store) -> BTreeMap<&'static str, Vec<String>> {
-    TABLES
-        .iter()
-        .map(|def| (def.name, Table::new(store, def).snapshot().unwrap().files.into_keys().collect()))
-        .collect()
-}
-
-fn raw_day(store: &Store) {
-    let start = loglake_parser::Timestamp::from_utc(2020, 5, 31, 0, 0, 0).unwrap();
-    for i in 0..3u64 {
-        let cfg = fakelog::Config {
-            seed: 300 + i,
-            start,
-            bad_ratio: 0.01,
-            step: fakelog::Step::Span { hours: 23.0, lines: 2_000 },
-            ..fakelog::Config::default()
-        };
-        let mut g = fakelog::Generator::new(&cfg);
-        let mut text = Vec::new();
-        for _ in 0..2_000 {
-            g.next_line(&mut text);
-        }
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&text).unwrap();
-        let key = ObjectKey::new(format!("raw/access_logs/dt=2020-05-31/s{i}.log.gz")).unwrap();
-        store.put_bytes(&key, &gz.finish().unwrap()).unwrap();
-    }
-}
-
-fn clear_tables(store: &Store) {
-    for top in ["curated/", "agg/"] {
-        let keys: Vec<ObjectKey> = store.list(top).unwrap().into_iter().map(|m| m.key).collect();
-        store.delete_many(&keys).unwrap();
-    }
-}
+mod common;
+use common::{clear_tables, generated_day, tables, text};
 
 /// Every fault kind, spread between passing connections.
 fn schedule() -> Vec<Fault> {
@@ -83,7 +41,7 @@ fn a_run_through_faults_succeeds_or_fails_cleanly_and_a_rerun_converges() {
             .unwrap()
     };
     let direct = format!("http://{}", loglake_testkit::s3_addr());
-    raw_day(&store);
+    generated_day(&store, &[(300, 0), (301, 0), (302, 0)], 2_000, 0.01);
     let clean = etl(&direct);
     assert!(clean.status.success(), "{}", text(&clean));
     let expected = tables(&store);

@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use loglake_catalog::{ScanOptions, Table, ACCESS_LOGS, REJECTS};
+use loglake_catalog::{ScanOptions, Table, ACCESS_LOGS};
 use loglake_storage::Store;
 use loglake_testkit::TempDir;
 use serde_json::Value;
+
+mod common;
 
 const GOOD: &[u8] = br#"10.0.0.1 - - [31/May/2020:10:00:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "Mozilla/5.0""#;
 
@@ -181,29 +183,6 @@ fn catalogue() -> Vec<Case> {
     ]
 }
 
-/// (rows, rejects) per source object, read back from the lake.
-fn lake_counts(store: &Store) -> BTreeMap<String, (u64, u64)> {
-    let mut out: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for (def, reject) in [(&ACCESS_LOGS, false), (&REJECTS, true)] {
-        let t = Table::new(store, def);
-        t.scan(&t.snapshot().unwrap(), &ScanOptions::columns(["source_object"]), |g| {
-            let col = g.columns[0].str_view();
-            for i in 0..g.rows {
-                let name = col.get(i).unwrap().rsplit('/').next().unwrap().to_owned();
-                let e = out.entry(name).or_default();
-                if reject {
-                    e.1 += 1;
-                } else {
-                    e.0 += 1;
-                }
-            }
-            Ok(())
-        })
-        .unwrap();
-    }
-    out
-}
-
 fn client_ips(store: &Store) -> Vec<Option<String>> {
     let t = Table::new(store, &ACCESS_LOGS);
     let mut ips = Vec::new();
@@ -249,7 +228,10 @@ fn every_hostile_input_has_its_expected_outcome() {
         .map(|o| (o["object"].as_str().unwrap().rsplit('/').next().unwrap().to_owned(), o))
         .collect();
     assert_eq!(objects.len(), cases.len());
-    let from_lake = lake_counts(&Store::local(lake));
+    let from_lake: BTreeMap<String, (u64, u64)> = common::lake_counts(&Store::local(lake))
+        .into_iter()
+        .map(|(object, counts)| (object.rsplit('/').next().unwrap().to_owned(), counts))
+        .collect();
     for (name, _, lines, rows, rejects) in &cases {
         let o = objects[*name];
         if *name == "truncated.log.gz" {

@@ -1,48 +1,8 @@
 //! Scale-out: four `etl-daily --shard i/4` processes at once against the S3 test server, then
 //! `--aggregates-only`, give exactly the tables of one single-process run.
 
-use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::Output;
-
-use loglake_catalog::{Table, TABLES};
-use loglake_storage::{ObjectKey, Store};
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-/// Every table's committed files (names carry a content hash: equal names, equal bytes).
-fn tables(store: &Store) -> BTreeMap<&'static str, Vec<String>> {
-    TABLES
-        .iter()
-        .map(|def| (def.name, Table::new(store, def).snapshot().unwrap().files.into_keys().collect()))
-        .collect()
-}
-
-/// Eight gzip objects of generated logs in different zones, 0.5% malformed lines.
-fn raw_day(store: &Store) {
-    let start = loglake_parser::Timestamp::from_utc(2020, 5, 31, 0, 0, 0).unwrap();
-    for i in 0..8u64 {
-        let cfg = fakelog::Config {
-            seed: 100 + i,
-            start,
-            tz_offset_minutes: [0, 60, -240, 330, 540, -420, 120, -180][i as usize],
-            bad_ratio: 0.005,
-            step: fakelog::Step::Span { hours: 23.0, lines: 3_000 },
-            ..fakelog::Config::default()
-        };
-        let mut g = fakelog::Generator::new(&cfg);
-        let mut text = Vec::new();
-        for _ in 0..3_000 {
-            g.next_line(&mut text);
-        }
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&text).unwrap();
-        let key = ObjectKey::new(format!("raw/access_logs/dt=2020-05-31/server-{i}.log.gz")).unwrap();
-        store.put_bytes(&key, &gz.finish().unwrap()).unwrap();
-    }
-}
+mod common;
+use common::{clear_tables, generated_day, tables, text};
 
 #[test]
 fn four_concurrent_shards_then_aggregates_equal_one_process() {
@@ -56,7 +16,9 @@ fn four_concurrent_shards_then_aggregates_equal_one_process() {
             .args(extra);
         c
     };
-    raw_day(&store);
+    let zones = [0, 60, -240, 330, 540, -420, 120, -180];
+    let objects: Vec<(u64, i16)> = zones.iter().enumerate().map(|(i, &tz)| (100 + i as u64, tz)).collect();
+    generated_day(&store, &objects, 3_000, 0.005);
 
     let single = etl(&[]).output().unwrap();
     assert!(single.status.success(), "{}", text(&single));
@@ -64,11 +26,8 @@ fn four_concurrent_shards_then_aggregates_equal_one_process() {
     assert!(expected["access_logs"].iter().filter(|f| f.contains("dt=2020-05-31")).count() > 8);
     assert!(!expected["daily_traffic"].is_empty() && !expected["rejects"].is_empty());
 
-    // the same lake path again, without the tables (rows name their source object, lake path included)
-    for top in ["curated/", "agg/"] {
-        let keys: Vec<ObjectKey> = store.list(top).unwrap().into_iter().map(|m| m.key).collect();
-        store.delete_many(&keys).unwrap();
-    }
+    // the same lake path again, without the tables
+    clear_tables(&store);
     assert!(tables(&store).values().all(Vec::is_empty));
 
     let children: Vec<_> = (0..4)

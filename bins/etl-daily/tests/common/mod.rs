@@ -1,0 +1,78 @@
+//! Helpers shared by the `etl-daily` test binaries.
+#![allow(dead_code, reason = "each test binary uses a part of these helpers")]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::Output;
+
+use loglake_catalog::{ScanOptions, Table, ACCESS_LOGS, REJECTS, TABLES};
+use loglake_storage::{ObjectKey, Store};
+
+/// stdout and stderr of a finished command.
+pub(crate) fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// Every table's committed files (names carry a content hash: equal names, equal bytes).
+pub(crate) fn tables(store: &Store) -> BTreeMap<&'static str, Vec<String>> {
+    TABLES
+        .iter()
+        .map(|def| (def.name, Table::new(store, def).snapshot().unwrap().files.into_keys().collect()))
+        .collect()
+}
+
+/// Removes every table, keeping the raw zone (the next run starts from the same lake path:
+/// rows name their source object, lake path included).
+pub(crate) fn clear_tables(store: &Store) {
+    for top in ["curated/", "agg/"] {
+        let keys: Vec<ObjectKey> = store.list(top).unwrap().into_iter().map(|m| m.key).collect();
+        store.delete_many(&keys).unwrap();
+    }
+}
+
+/// One gzip object per `(seed, zone offset in minutes)` under `raw/access_logs/dt=2020-05-31/`,
+/// `lines` generated lines each over 23 hours of 2020-05-31 UTC, `bad_ratio` malformed.
+pub(crate) fn generated_day(store: &Store, objects: &[(u64, i16)], lines: u64, bad_ratio: f64) {
+    let start = loglake_parser::Timestamp::from_utc(2020, 5, 31, 0, 0, 0).unwrap();
+    for (i, &(seed, tz_offset_minutes)) in objects.iter().enumerate() {
+        let cfg = fakelog::Config {
+            seed,
+            start,
+            tz_offset_minutes,
+            bad_ratio,
+            step: fakelog::Step::Span { hours: 23.0, lines },
+            ..fakelog::Config::default()
+        };
+        let mut g = fakelog::Generator::new(&cfg);
+        let mut text = Vec::new();
+        for _ in 0..lines {
+            g.next_line(&mut text);
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&text).unwrap();
+        let key = ObjectKey::new(format!("raw/access_logs/dt=2020-05-31/server-{i}.log.gz")).unwrap();
+        store.put_bytes(&key, &gz.finish().unwrap()).unwrap();
+    }
+}
+
+/// (rows, rejects) per source object, read back from the lake itself.
+pub(crate) fn lake_counts(store: &Store) -> BTreeMap<String, (u64, u64)> {
+    let mut out: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for (def, reject) in [(&ACCESS_LOGS, false), (&REJECTS, true)] {
+        let t = Table::new(store, def);
+        t.scan(&t.snapshot().unwrap(), &ScanOptions::columns(["source_object"]), |g| {
+            let col = g.columns[0].str_view();
+            for i in 0..g.rows {
+                let e = out.entry(col.get(i).unwrap().to_owned()).or_default();
+                if reject {
+                    e.1 += 1;
+                } else {
+                    e.0 += 1;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    out
+}
