@@ -65,16 +65,18 @@ def _etl_hourly(hour):
     _run([_bin("etl-hourly"), "--lake", LAKE, "--hour", hour])
 
 
-@dag(
-    dag_id="loglake_daily",
-    schedule="@daily",
-    start_date=START,
-    catchup=True,
-    max_active_runs=2,
-    dagrun_timeout=timedelta(hours=6),
-    default_args=DEFAULT_ARGS,
-    tags=["loglake"],
-)
+# what both DAGs share: one run per UTC day, catch-up for backfills, retries and timeouts
+SCHEDULE = {
+    "schedule": "@daily",
+    "start_date": START,
+    "catchup": True,
+    "dagrun_timeout": timedelta(hours=6),
+    "default_args": DEFAULT_ARGS,
+    "tags": ["loglake"],
+}
+
+
+@dag(dag_id="loglake_daily", max_active_runs=2, **SCHEDULE)
 def loglake_daily():
     @task
     def etl_daily(ds=None):
@@ -87,16 +89,7 @@ def loglake_daily():
     etl_hourly.expand(hour=etl_daily())
 
 
-@dag(
-    dag_id="loglake_daily_sharded",
-    schedule="@daily",
-    start_date=START,
-    catchup=True,
-    max_active_runs=1,
-    dagrun_timeout=timedelta(hours=6),
-    default_args=DEFAULT_ARGS,
-    tags=["loglake"],
-)
+@dag(dag_id="loglake_daily_sharded", max_active_runs=1, **SCHEDULE)
 def loglake_daily_sharded():
     @task
     def shards():

@@ -26,23 +26,10 @@ fn etl(lake: &Path) -> Command {
     c
 }
 
-/// Three gzip objects of generated logs (0.5% malformed) in a lake's raw zone.
+/// Three gzip objects of generated logs (0.5% malformed, zones 0, +0200, -0500) in a lake's
+/// raw zone.
 fn raw_day(lake: &Path) {
-    let dir = lake.join("raw/access_logs/dt=2020-05-31");
-    std::fs::create_dir_all(&dir).unwrap();
-    let start = loglake_parser::Timestamp::from_utc(2020, 5, 30, 23, 0, 0).unwrap();
-    let configs: Vec<fakelog::Config> = (0..3)
-        .map(|i| fakelog::Config {
-            seed: 7 + i,
-            start,
-            tz_offset_minutes: [0, 120, -300][i as usize],
-            bad_ratio: 0.005,
-            step: fakelog::Step::Span { hours: 24.0, lines: 12_000 },
-            ..fakelog::Config::default()
-        })
-        .collect();
-    fakelog::write_files(&configs, &dir, Some("crash"), 12_000, fakelog::Output::Gz { members: 2, level: 1 })
-        .unwrap();
+    common::generated_day(&Store::local(lake), &[(7, 0), (8, 120), (9, -300)], 12_000, 0.005);
 }
 
 /// Every table's committed files.

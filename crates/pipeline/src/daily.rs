@@ -7,6 +7,8 @@ use std::io::Read;
 use std::time::Instant;
 
 use loglake_aggregate::refresh_days;
+// named points where the crash tests make the job die like `kill -9`
+use loglake_catalog::crash_point;
 use loglake_catalog::{
     raw_partition_prefix, BatchBuilder, CommitOutcome, Date, PartitionKey, StagedFile, Table, ACCESS_LOGS,
     REJECTS,
@@ -482,13 +484,13 @@ fn ingest_object(
             )
             .collect();
     segments.sort_by_key(|s| s.0);
-    let mut report = ObjectReport { object, bytes_in: meta.size, ..ObjectReport::default() };
     let mut out = ObjectOutput {
-        report: ObjectReport::default(),
+        report: ObjectReport { object, bytes_in: meta.size, ..ObjectReport::default() },
         curated: Vec::new(),
         rejects: Vec::new(),
         hours: BTreeSet::new(),
     };
+    let report = &mut out.report;
     for (_, error, seg) in segments {
         let seg = seg?;
         report.lines += seg.lines;
@@ -511,7 +513,6 @@ fn ingest_object(
         seconds = t0.elapsed().as_secs_f64(),
         "object ingested"
     );
-    out.report = report;
     Ok(out)
 }
 
@@ -663,9 +664,4 @@ impl IngestHistory {
     fn dates_of(&self, marker: &str) -> impl Iterator<Item = Date> + '_ {
         self.curated.get(marker).into_iter().flatten().copied()
     }
-}
-
-/// The job's crash points (see [`loglake_catalog::crash_point`]).
-fn crash_point(name: &str) {
-    loglake_catalog::crash_point(name);
 }
