@@ -24,8 +24,8 @@ use rayon::prelude::*;
 use serde_json::json;
 
 pub use state::{
-    distinct_key, AgentKey, DistinctSet, GroupCounts, GroupHash, GroupHasher, Groups, PassThrough,
-    PathCounts, PeriodState, RowFacts, Traffic,
+    distinct_key, AgentKey, GroupCounts, GroupHash, GroupHasher, Groups, PathCounts, PeriodState, RowFacts,
+    Traffic,
 };
 
 /// Why an aggregation could not complete.
@@ -81,11 +81,12 @@ fn add_group(state: &mut PeriodState, g: &RowGroup, detail: bool) {
             ua_os: os.get(i),
             ua_device: device.get(i),
             referrer_host: referrer.get(i),
+            user_agent_hash: None,
         };
         if detail {
             state.add(&facts);
         } else {
-            state.traffic.add(&facts);
+            state.add_traffic(&facts);
         }
     }
 }
@@ -137,17 +138,13 @@ fn float(x: Option<f64>) -> Value<'static> {
     x.map_or(Value::Null, Value::Float)
 }
 
-fn traffic_row(start: i64, t: &Traffic) -> Vec<Value<'static>> {
+fn traffic_row(start: i64, state: &PeriodState) -> Vec<Value<'static>> {
+    let t = &state.traffic;
     let errors = t.status[3] + t.status[4];
     let mut row = vec![Value::Int(start), count(t.requests), count(t.bytes)];
     row.extend(t.status.iter().map(|&n| count(n)));
     row.push(if t.requests == 0 { Value::Null } else { Value::Float(errors as f64 / t.requests as f64) });
-    row.extend([
-        count(t.clients.len() as u64),
-        count(t.visitors.len() as u64),
-        count(t.bots),
-        count(t.requests - t.bots),
-    ]);
+    row.extend([count(state.clients()), count(state.visitors()), count(t.bots), count(t.requests - t.bots)]);
     row.extend(t.methods.iter().map(|&n| count(n)));
     row.push(count(t.invalid));
     row.extend([0.5, 0.95, 0.99].map(|q| float(t.bytes_quantile(q))));
@@ -178,13 +175,16 @@ pub fn refresh_hours(
     hours: &[(Date, u8)],
     job: &str,
 ) -> Result<CommitOutcome, AggregateError> {
-    let states = compute_hours(store, hours, false)?;
+    let mut states = compute_hours(store, hours, false)?;
+    for (_, state) in &mut states {
+        state.compact();
+    }
     let table = Table::new(store, &HOURLY_TRAFFIC);
     let batches = states
         .iter()
         .filter_map(|((date, hour), state)| PartitionKey::hour(*date, *hour).map(|p| (p, state)))
         .map(|(p, state)| {
-            let row = traffic_row(period_start(p.dt, p.hour.unwrap_or(0)), &state.traffic);
+            let row = traffic_row(period_start(p.dt, p.hour.unwrap_or(0)), state);
             one_file(&table, p, &p.to_string(), &[row])
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -205,20 +205,48 @@ pub fn refresh_days(
     top_paths: usize,
     job: &str,
 ) -> Result<DailyOutcomes, AggregateError> {
+    let days = compute_days(store, dates)?;
+    write_days(store, &days, top_paths, job)
+}
+
+/// The state of each of these UTC days, read back from the curated table (its 24 hours,
+/// scanned in parallel and merged).
+///
+/// # Errors
+/// Reading the curated table failed (the error names the file).
+pub fn compute_days(store: &Store, dates: &[Date]) -> Result<BTreeMap<Date, PeriodState>, AggregateError> {
     let hours: Vec<(Date, u8)> = dates.iter().flat_map(|d| (0..24).map(move |h| (*d, h))).collect();
-    let mut days: BTreeMap<Date, PeriodState> = BTreeMap::new();
+    let mut days: BTreeMap<Date, PeriodState> = dates.iter().map(|d| (*d, PeriodState::default())).collect();
     for ((date, _), state) in compute_hours(store, &hours, true)? {
         days.entry(date).or_default().merge(&state);
     }
+    for day in days.values_mut() {
+        day.compact();
+    }
+    Ok(days)
+}
+
+/// Writes the daily tables of these days from their states (however they were built: read
+/// back by [`compute_days`], or accumulated while the rows were written) and replaces each
+/// table's rows for them in one commit per table.
+///
+/// # Errors
+/// Writing or committing an aggregate table failed.
+pub fn write_days(
+    store: &Store,
+    days: &BTreeMap<Date, PeriodState>,
+    top_paths: usize,
+    job: &str,
+) -> Result<DailyOutcomes, AggregateError> {
     let mut out = Vec::new();
     for def in [&DAILY_TRAFFIC, &DAILY_TOP_PATHS, &DAILY_STATUS, &DAILY_USER_AGENTS, &DAILY_REFERRERS] {
         let table = Table::new(store, def);
         let mut batches = Vec::new();
-        for (date, day) in &days {
+        for (date, day) in days {
             let rows = daily_rows(def, *date, day, top_paths);
             batches.push(one_file(&table, PartitionKey::day(*date), &format!("dt={date}"), &rows)?);
         }
-        out.push((def, table.commit_batches(&batches, json!({"job": job, "days": dates.len()}))?));
+        out.push((def, table.commit_batches(&batches, json!({"job": job, "days": days.len()}))?));
     }
     Ok(out)
 }
@@ -226,9 +254,9 @@ pub fn refresh_days(
 fn daily_rows<'a>(def: &TableDef, date: Date, day: &'a PeriodState, top_paths: usize) -> Vec<Vec<Value<'a>>> {
     let opt = |s: &'a Option<String>| s.as_deref().map_or(Value::Null, Value::Str);
     match def.name {
-        "daily_traffic" => vec![traffic_row(period_start(date, 0), &day.traffic)],
+        "daily_traffic" => vec![traffic_row(period_start(date, 0), day)],
         "daily_top_paths" => {
-            let mut paths: Vec<(&Option<String>, &PathCounts)> = day.paths.iter().collect();
+            let mut paths = day.paths();
             paths.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then_with(|| a.0.cmp(b.0)));
             paths
                 .into_iter()
@@ -242,18 +270,18 @@ fn daily_rows<'a>(def: &TableDef, date: Date, day: &'a PeriodState, top_paths: u
                         count(c.bytes),
                         count(c.status_4xx),
                         count(c.status_5xx),
-                        count(c.clients.len() as u64),
+                        count(c.clients),
                     ]
                 })
                 .collect()
         }
         "daily_status" => day
-            .statuses
-            .iter()
-            .map(|(s, (n, b))| vec![s.map_or(Value::Null, Value::Int), count(*n), count(*b)])
+            .statuses()
+            .into_iter()
+            .map(|(s, (n, b))| vec![s.map_or(Value::Null, Value::Int), count(n), count(b)])
             .collect(),
         "daily_user_agents" => {
-            let mut rows: Vec<_> = day.agents.iter().collect();
+            let mut rows = day.agents();
             rows.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then_with(|| a.0.cmp(b.0)));
             rows.into_iter()
                 .map(|((br, os, dev, bot), c)| {
@@ -263,17 +291,15 @@ fn daily_rows<'a>(def: &TableDef, date: Date, day: &'a PeriodState, top_paths: u
                         opt(dev),
                         bot.map_or(Value::Null, Value::Bool),
                         count(c.requests),
-                        count(c.clients.len() as u64),
+                        count(c.clients),
                     ]
                 })
                 .collect()
         }
         _ => {
-            let mut rows: Vec<_> = day.referrers.iter().collect();
+            let mut rows = day.referrers();
             rows.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then_with(|| a.0.cmp(b.0)));
-            rows.into_iter()
-                .map(|(h, c)| vec![opt(h), count(c.requests), count(c.clients.len() as u64)])
-                .collect()
+            rows.into_iter().map(|(h, c)| vec![opt(h), count(c.requests), count(c.clients)]).collect()
         }
     }
 }

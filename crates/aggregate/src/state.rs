@@ -1,6 +1,18 @@
 //! Mergeable partial states: built per row group (or thread), combined in any order.
+//!
+//! # How distinct counts stay cheap
+//!
+//! The exact distinct counts (clients, visitors, and the clients of each path, agent family and
+//! referrer host) are what costs: a day of 4 M requests holds millions of distinct (group,
+//! client) pairs, and a hash-set insert per pair and row is a cache miss each time. Here every
+//! client, user agent and group gets a small id in the state, and each row appends four 64-bit
+//! pair keys (`tag | group | client`) to a buffer. The buffer is radix-sorted and deduplicated
+//! when it fills (sequential memory traffic only), and merged into the sorted run of distinct
+//! pairs; counting the distinct clients of a group is then counting a run of keys. Merging
+//! two states maps the other's ids through their keys (client and agent hashes, group names).
 
-use std::collections::{BTreeMap, HashSet};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use hashbrown::{Equivalent, HashMap};
@@ -8,33 +20,8 @@ use hashbrown::{Equivalent, HashMap};
 use sketches_ddsketch::{Config, DDSketch};
 use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
-/// The hasher of [`DistinctSet`]: keys are already 128-bit hashes, so it just takes 64 of
-/// their bits.
-#[derive(Debug, Default)]
-pub struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 ^= u64::from_le_bytes(b);
-        }
-    }
-    fn write_u128(&mut self, v: u128) {
-        // 64 bits of a 128-bit hash are uniformly distributed already
-        self.0 = v as u64;
-    }
-}
-
-/// A set of distinct values, held as 128-bit hashes (xxh3): exact for any realistic count
-/// (a collision among a billion values has a probability near 1e-21).
-pub type DistinctSet = HashSet<u128, BuildHasherDefault<PassThrough>>;
-
-/// The hash a distinct set holds for a value.
+/// The hash a distinct count keys a value by (xxh3, 128 bits: a collision among a billion
+/// values has a probability near 1e-21, so counts are exact in practice).
 #[must_use]
 pub fn distinct_key(parts: &[&[u8]]) -> u128 {
     if let [one] = parts {
@@ -79,13 +66,17 @@ pub struct RowFacts<'a> {
     pub ua_device: Option<&'a str>,
     /// `referrer_host`.
     pub referrer_host: Option<&'a str>,
+    /// `distinct_key(&[user_agent or ""])`, when the caller has it cached (it is computed from
+    /// `user_agent` otherwise).
+    pub user_agent_hash: Option<u128>,
 }
 
 fn sketch() -> DDSketch {
     DDSketch::new(Config::defaults())
 }
 
-/// Counts, sums, exact distinct sets and percentile sketches for a period.
+/// Counts, sums and percentile sketches for a period (its distinct counts live in the
+/// [`PeriodState`]).
 #[derive(Clone)]
 pub struct Traffic {
     /// Requests.
@@ -100,10 +91,6 @@ pub struct Traffic {
     pub methods: [u64; 6],
     /// Requests with an invalid request line.
     pub invalid: u64,
-    /// Distinct client IPs.
-    pub clients: DistinctSet,
-    /// Distinct (client IP, user agent).
-    pub visitors: DistinctSet,
     bytes_sketch: DDSketch,
     duration_sketch: DDSketch,
 }
@@ -114,7 +101,6 @@ impl std::fmt::Debug for Traffic {
             .field("requests", &self.requests)
             .field("bytes", &self.bytes)
             .field("status", &self.status)
-            .field("clients", &self.clients.len())
             .finish_non_exhaustive()
     }
 }
@@ -128,19 +114,27 @@ impl Default for Traffic {
             bots: 0,
             methods: [0; 6],
             invalid: 0,
-            clients: DistinctSet::default(),
-            visitors: DistinctSet::default(),
             bytes_sketch: sketch(),
             duration_sketch: sketch(),
         }
     }
 }
 
-const METHODS: [&str; 5] = ["GET", "POST", "PUT", "DELETE", "HEAD"];
+/// The method slot of a request: GET, POST, PUT, DELETE, HEAD, other.
+fn method_slot(m: &str) -> usize {
+    match m {
+        "GET" => 0,
+        "POST" => 1,
+        "PUT" => 2,
+        "DELETE" => 3,
+        "HEAD" => 4,
+        _ => 5,
+    }
+}
 
 impl Traffic {
-    /// Adds one row.
-    pub fn add(&mut self, r: &RowFacts<'_>) {
+    /// Adds one row's counts, sums and sketch values.
+    fn add(&mut self, r: &RowFacts<'_>) {
         self.requests += 1;
         if let Some(b) = r.bytes {
             self.bytes += b.max(0).unsigned_abs();
@@ -153,22 +147,18 @@ impl Traffic {
         }
         self.bots += u64::from(r.is_bot == Some(true));
         match r.method {
-            Some(m) => self.methods[METHODS.iter().position(|x| *x == m).unwrap_or(5)] += 1,
+            Some(m) => self.methods[method_slot(m)] += 1,
             None if !r.invalid_request => self.methods[5] += 1,
             None => {}
         }
         self.invalid += u64::from(r.invalid_request);
-        if let Some(ip) = r.client_ip {
-            self.clients.insert(distinct_key(&[ip.as_bytes()]));
-            self.visitors.insert(distinct_key(&[ip.as_bytes(), r.user_agent.unwrap_or("").as_bytes()]));
-        }
         if let Some(d) = r.duration_us {
             self.duration_sketch.add(d as f64);
         }
     }
 
     /// Adds another partial state (associative and commutative).
-    pub fn merge(&mut self, o: &Traffic) {
+    fn merge(&mut self, o: &Traffic) {
         self.requests += o.requests;
         self.bytes += o.bytes;
         for (a, b) in self.status.iter_mut().zip(o.status) {
@@ -179,8 +169,6 @@ impl Traffic {
             *a += b;
         }
         self.invalid += o.invalid;
-        self.clients.extend(&o.clients);
-        self.visitors.extend(&o.visitors);
         // sketches built with the same config always merge
         let _ = self.bytes_sketch.merge(&o.bytes_sketch);
         let _ = self.duration_sketch.merge(&o.duration_sketch);
@@ -200,7 +188,7 @@ impl Traffic {
 }
 
 /// Per-path counts for the top-paths table.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PathCounts {
     /// Requests.
     pub requests: u64,
@@ -210,17 +198,17 @@ pub struct PathCounts {
     pub status_4xx: u64,
     /// 5xx responses.
     pub status_5xx: u64,
-    /// Distinct client IPs.
-    pub clients: DistinctSet,
+    /// Distinct client IPs (filled in by [`PeriodState::paths`]).
+    pub clients: u64,
 }
 
 /// Requests and distinct clients of a group.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GroupCounts {
     /// Requests.
     pub requests: u64,
-    /// Distinct client IPs.
-    pub clients: DistinctSet,
+    /// Distinct client IPs (filled in when read from the state).
+    pub clients: u64,
 }
 
 /// `(browser, os, device, is_bot)`.
@@ -287,83 +275,646 @@ impl AgentRef<'_> {
     }
 }
 
-/// The group of `key`, created empty on first sight.
-fn text_group<'m, V: Default>(map: &'m mut Groups<Option<String>, V>, key: Option<&str>) -> &'m mut V {
-    map.raw_entry_mut().from_key(&TextRef(key)).or_insert_with(|| (key.map(str::to_owned), V::default())).1
+/// 128-bit hashes (clients, user agents) → dense ids: open addressing with the key and its id
+/// side by side, so a lookup touches one slot (this table is probed once or twice per row).
+#[derive(Debug, Clone, Default)]
+struct HashIds {
+    /// `(key, id + 1)`; id 0 marks an empty slot. Length a power of two, at most half full.
+    slots: Vec<(u128, u32)>,
+    keys: Vec<u128>,
 }
+
+impl HashIds {
+    #[inline]
+    fn id(&mut self, key: u128) -> u32 {
+        if self.keys.len() * 2 >= self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        // the low bits of a 128-bit hash are uniform already
+        let mut i = key as usize & mask;
+        loop {
+            let (k, id) = self.slots[i];
+            if id == 0 {
+                let new = u32::try_from(self.keys.len()).unwrap_or(u32::MAX - 1);
+                self.slots[i] = (key, new + 1);
+                self.keys.push(key);
+                return new;
+            }
+            if k == key {
+                return id - 1;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(64);
+        self.slots = vec![(0, 0); size];
+        let mask = size - 1;
+        for (id, key) in self.keys.iter().enumerate() {
+            let mut i = *key as usize & mask;
+            while self.slots[i].1 != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = (*key, u32::try_from(id + 1).unwrap_or(u32::MAX));
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+}
+
+/// Group keys (paths, agent families, referrer hosts) → dense ids, with their counts.
+#[derive(Debug, Clone)]
+struct GroupIds<K, C> {
+    ids: Groups<K, u32>,
+    keys: Vec<K>,
+    counts: Vec<C>,
+}
+
+impl<K, C> Default for GroupIds<K, C> {
+    fn default() -> Self {
+        GroupIds { ids: Groups::default(), keys: Vec::new(), counts: Vec::new() }
+    }
+}
+
+impl<K: Hash + Eq + Clone, C: Default> GroupIds<K, C> {
+    /// The id of a key given by reference, created on first sight.
+    #[inline]
+    fn id_of<Q: Hash + Equivalent<K>>(&mut self, q: &Q, owned: impl FnOnce() -> K) -> u32 {
+        let next = u32::try_from(self.keys.len()).unwrap_or(u32::MAX);
+        let (keys, counts) = (&mut self.keys, &mut self.counts);
+        *self
+            .ids
+            .raw_entry_mut()
+            .from_key(q)
+            .or_insert_with(|| {
+                let k = owned();
+                keys.push(k.clone());
+                counts.push(C::default());
+                (k, next)
+            })
+            .1
+    }
+
+    /// The id of an owned key (merging).
+    fn id_owned(&mut self, k: &K) -> u32 {
+        if let Some(&id) = self.ids.get(k) {
+            return id;
+        }
+        let id = u32::try_from(self.keys.len()).unwrap_or(u32::MAX);
+        self.ids.insert(k.clone(), id);
+        self.keys.push(k.clone());
+        self.counts.push(C::default());
+        id
+    }
+}
+
+/// Pair kinds, the top two bits of a pair key.
+const VISITOR: u64 = 0;
+const PATH: u64 = 1;
+const AGENT: u64 = 2;
+const REFERRER: u64 = 3;
+
+/// Group ids use 30 bits of a pair key (a billion distinct groups per period); larger ids
+/// share the last one (counts of those groups then merge).
+const GROUP_MASK: u64 = (1 << 30) - 1;
+
+#[inline]
+fn pair(tag: u64, group: u32, client: u32) -> u64 {
+    tag << 62 | (u64::from(group) & GROUP_MASK) << 32 | u64::from(client)
+}
+
+#[inline]
+fn unpair(key: u64) -> (u64, u32, u32) {
+    (key >> 62, ((key >> 32) & GROUP_MASK) as u32, key as u32)
+}
+
+/// Keys buffered before they are sorted into the distinct run, at least.
+const PENDING_MIN: usize = 1 << 16;
+
+/// Bits needed for ids below `n`.
+fn id_bits(n: usize) -> u32 {
+    usize::BITS - n.saturating_sub(1).leading_zeros()
+}
+
+/// Sorts 64-bit keys: least-significant-digit radix over 11-bit digits, skipping digits that
+/// no key varies in.
+fn radix_sort(v: &mut Vec<u64>, scratch: &mut Vec<u64>) {
+    if v.len() < 64 {
+        v.sort_unstable();
+        return;
+    }
+    let (mut or, mut and) = (0u64, !0u64);
+    for &x in v.iter() {
+        or |= x;
+        and &= x;
+    }
+    let varying = or ^ and;
+    scratch.clear();
+    scratch.resize(v.len(), 0);
+    let mut shift = 0;
+    while shift < 64 {
+        if (varying >> shift) & 0x7ff != 0 {
+            let mut counts = [0usize; 2048];
+            for &x in v.iter() {
+                counts[((x >> shift) & 0x7ff) as usize] += 1;
+            }
+            let mut sum = 0;
+            for c in &mut counts {
+                let n = *c;
+                *c = sum;
+                sum += n;
+            }
+            for &x in v.iter() {
+                let d = ((x >> shift) & 0x7ff) as usize;
+                scratch[counts[d]] = x;
+                counts[d] += 1;
+            }
+            std::mem::swap(v, scratch);
+        }
+        shift += 11;
+    }
+}
+
+/// Field widths of the pair keys of one state: packing `tag | group | client` into just the
+/// bits the state's ids need keeps the keys' order and leaves the radix sort fewer digits.
+#[derive(Debug, Clone, Copy)]
+struct Widths {
+    group: u32,
+    client: u32,
+}
+
+impl Widths {
+    fn fits(self) -> bool {
+        2 + self.group + self.client <= 64
+    }
+
+    #[inline]
+    fn pack(self, key: u64) -> u64 {
+        let (tag, group, client) = unpair(key);
+        (tag << self.group | u64::from(group)) << self.client | u64::from(client)
+    }
+
+    #[inline]
+    fn unpack(self, packed: u64) -> u64 {
+        let client = (packed & ((1u64 << self.client) - 1)) as u32;
+        let rest = packed >> self.client;
+        let group = (rest & ((1u64 << self.group) - 1)) as u32;
+        pair(rest >> self.group, group, client)
+    }
+}
+
+/// Distinct pair keys: a sorted run without duplicates, plus keys not sorted in yet.
+#[derive(Debug, Clone, Default)]
+struct Pairs {
+    unique: Vec<u64>,
+    pending: Vec<u64>,
+}
+
+impl Pairs {
+    /// Whether the pending keys should be sorted in now.
+    #[inline]
+    fn full(&self) -> bool {
+        self.pending.len() >= PENDING_MIN.max(self.unique.len())
+    }
+
+    /// Sorts the pending keys into the distinct run.
+    fn compact(&mut self, widths: Widths) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut scratch = Vec::new();
+        if widths.fits() {
+            for k in &mut self.pending {
+                *k = widths.pack(*k);
+            }
+            radix_sort(&mut self.pending, &mut scratch);
+            for k in &mut self.pending {
+                *k = widths.unpack(*k);
+            }
+        } else {
+            radix_sort(&mut self.pending, &mut scratch);
+        }
+        self.pending.dedup();
+        self.unique = merge_sorted(&self.unique, &self.pending);
+        self.pending.clear();
+    }
+
+    /// The distinct keys, sorted (a sorted copy when keys are pending).
+    fn sorted(&self, widths: Widths) -> Cow<'_, [u64]> {
+        if self.pending.is_empty() {
+            return Cow::Borrowed(&self.unique);
+        }
+        let mut copy = self.clone();
+        copy.compact(widths);
+        Cow::Owned(copy.unique)
+    }
+}
+
+/// The union of two sorted runs without duplicates.
+fn merge_sorted(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+/// Per-path counts without the distinct clients (those are pairs).
+#[derive(Debug, Clone, Copy, Default)]
+struct PathTotals {
+    requests: u64,
+    bytes: u64,
+    status_4xx: u64,
+    status_5xx: u64,
+}
+
+/// Status codes counted in a dense table (all real ones); others go to a map.
+const DENSE_STATUS: usize = 1000;
 
 /// Everything the hourly and daily tables need for one period.
 #[derive(Debug, Clone, Default)]
 pub struct PeriodState {
-    /// Traffic measures.
+    /// Counts, sums and percentiles.
     pub traffic: Traffic,
-    /// Per path.
-    pub paths: Groups<Option<String>, PathCounts>,
-    /// Per status: (requests, bytes).
-    pub statuses: BTreeMap<Option<i64>, (u64, u64)>,
-    /// Per user-agent family.
-    pub agents: Groups<AgentKey, GroupCounts>,
-    /// Per referrer host.
-    pub referrers: Groups<Option<String>, GroupCounts>,
+    clients: HashIds,
+    agents_text: HashIds,
+    paths: GroupIds<Option<String>, PathTotals>,
+    agents: GroupIds<AgentKey, u64>,
+    referrers: GroupIds<Option<String>, u64>,
+    status_dense: Vec<(u64, u64)>,
+    status_other: BTreeMap<Option<i64>, (u64, u64)>,
+    pairs: Pairs,
+}
+
+/// The distinct counts of a state, resolved in one pass over its pairs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Distinct {
+    visitors: u64,
+    paths: Vec<u64>,
+    agents: Vec<u64>,
+    referrers: Vec<u64>,
 }
 
 impl PeriodState {
-    /// Adds one row.
+    /// The widths the state's ids need in a pair key.
+    fn widths(&self) -> Widths {
+        let groups = self.agents_text.len().max(self.paths.keys.len()).max(self.agents.keys.len());
+        Widths {
+            group: id_bits(groups.max(self.referrers.keys.len())).min(30),
+            client: id_bits(self.clients.len()),
+        }
+    }
+
+    /// Sorts buffered pair keys into the distinct run when the buffer is full.
+    #[inline]
+    fn maybe_compact(&mut self) {
+        if self.pairs.full() {
+            let widths = self.widths();
+            self.pairs.compact(widths);
+        }
+    }
+
+    /// The client and visitor ids of a row (none without a client address).
+    #[inline]
+    fn client(&mut self, r: &RowFacts<'_>) -> Option<u32> {
+        let ip = r.client_ip?;
+        let client = self.clients.id(xxh3_128(ip.as_bytes()));
+        let ua = r.user_agent_hash.unwrap_or_else(|| xxh3_128(r.user_agent.unwrap_or("").as_bytes()));
+        let agent = self.agents_text.id(ua);
+        self.pairs.pending.push(pair(VISITOR, agent, client));
+        Some(client)
+    }
+
+    /// Adds one row to the traffic measures only (requests, sums, percentiles, distinct
+    /// clients and visitors): what the hourly table needs.
+    pub fn add_traffic(&mut self, r: &RowFacts<'_>) {
+        self.traffic.add(r);
+        self.client(r);
+        self.maybe_compact();
+    }
+
+    /// Adds one row: traffic, and the per-path, status, agent-family and referrer groups.
     pub fn add(&mut self, r: &RowFacts<'_>) {
         self.traffic.add(r);
-        let client = r.client_ip.map(|ip| distinct_key(&[ip.as_bytes()]));
+        let client = self.client(r);
         let bytes = r.bytes.map_or(0, |b| b.max(0).unsigned_abs());
-        let p = text_group(&mut self.paths, r.path);
+        let path = self.paths.id_of(&TextRef(r.path), || r.path.map(str::to_owned));
+        let p = &mut self.paths.counts[path as usize];
         p.requests += 1;
         p.bytes += bytes;
         let class = r.status.map(|s| s / 100);
         p.status_4xx += u64::from(class == Some(4));
         p.status_5xx += u64::from(class == Some(5));
-        let s = self.statuses.entry(r.status).or_default();
-        s.0 += 1;
-        s.1 += bytes;
-        let key = AgentRef(r.ua_browser, r.ua_os, r.ua_device, r.is_bot);
-        let a = self
-            .agents
-            .raw_entry_mut()
-            .from_key(&key)
-            .or_insert_with(|| (key.to_owned_key(), GroupCounts::default()))
-            .1;
-        a.requests += 1;
-        let f = text_group(&mut self.referrers, r.referrer_host);
-        f.requests += 1;
-        if let Some(c) = client {
-            p.clients.insert(c);
-            a.clients.insert(c);
-            f.clients.insert(c);
+        match r.status.and_then(|s| usize::try_from(s).ok()).filter(|s| *s < DENSE_STATUS) {
+            Some(s) => {
+                if self.status_dense.is_empty() {
+                    self.status_dense = vec![(0, 0); DENSE_STATUS];
+                }
+                let e = &mut self.status_dense[s];
+                e.0 += 1;
+                e.1 += bytes;
+            }
+            None => {
+                let e = self.status_other.entry(r.status).or_default();
+                e.0 += 1;
+                e.1 += bytes;
+            }
         }
+        let key = AgentRef(r.ua_browser, r.ua_os, r.ua_device, r.is_bot);
+        let agent = self.agents.id_of(&key, || key.to_owned_key());
+        self.agents.counts[agent as usize] += 1;
+        let referrer = self.referrers.id_of(&TextRef(r.referrer_host), || r.referrer_host.map(str::to_owned));
+        self.referrers.counts[referrer as usize] += 1;
+        if let Some(c) = client {
+            self.pairs.pending.extend([
+                pair(PATH, path, c),
+                pair(AGENT, agent, c),
+                pair(REFERRER, referrer, c),
+            ]);
+        }
+        self.maybe_compact();
     }
 
     /// Adds another partial state (associative and commutative).
     pub fn merge(&mut self, o: &PeriodState) {
         self.traffic.merge(&o.traffic);
-        for (k, v) in &o.paths {
-            let p = self.paths.entry(k.clone()).or_default();
-            p.requests += v.requests;
-            p.bytes += v.bytes;
-            p.status_4xx += v.status_4xx;
-            p.status_5xx += v.status_5xx;
-            p.clients.extend(&v.clients);
+        let clients: Vec<u32> = o.clients.keys.iter().map(|k| self.clients.id(*k)).collect();
+        let agents_text: Vec<u32> = o.agents_text.keys.iter().map(|k| self.agents_text.id(*k)).collect();
+        let paths: Vec<u32> = o
+            .paths
+            .keys
+            .iter()
+            .zip(&o.paths.counts)
+            .map(|(k, c)| {
+                let id = self.paths.id_owned(k);
+                let p = &mut self.paths.counts[id as usize];
+                p.requests += c.requests;
+                p.bytes += c.bytes;
+                p.status_4xx += c.status_4xx;
+                p.status_5xx += c.status_5xx;
+                id
+            })
+            .collect();
+        let agents: Vec<u32> = o
+            .agents
+            .keys
+            .iter()
+            .zip(&o.agents.counts)
+            .map(|(k, n)| {
+                let id = self.agents.id_owned(k);
+                self.agents.counts[id as usize] += n;
+                id
+            })
+            .collect();
+        let referrers: Vec<u32> = o
+            .referrers
+            .keys
+            .iter()
+            .zip(&o.referrers.counts)
+            .map(|(k, n)| {
+                let id = self.referrers.id_owned(k);
+                self.referrers.counts[id as usize] += n;
+                id
+            })
+            .collect();
+        if !o.status_dense.is_empty() {
+            if self.status_dense.is_empty() {
+                self.status_dense = vec![(0, 0); DENSE_STATUS];
+            }
+            for (a, b) in self.status_dense.iter_mut().zip(&o.status_dense) {
+                a.0 += b.0;
+                a.1 += b.1;
+            }
         }
-        for (k, (n, b)) in &o.statuses {
-            let s = self.statuses.entry(*k).or_default();
+        for (k, (n, b)) in &o.status_other {
+            let s = self.status_other.entry(*k).or_default();
             s.0 += n;
             s.1 += b;
         }
-        for (k, v) in &o.agents {
-            let a = self.agents.entry(k.clone()).or_default();
-            a.requests += v.requests;
-            a.clients.extend(&v.clients);
+        let ids = |map: &[u32], i: u32| map.get(i as usize).copied().unwrap_or(i);
+        for key in o.pairs.unique.iter().chain(&o.pairs.pending) {
+            let (tag, group, client) = unpair(*key);
+            let group = match tag {
+                VISITOR => ids(&agents_text, group),
+                PATH => ids(&paths, group),
+                AGENT => ids(&agents, group),
+                _ => ids(&referrers, group),
+            };
+            self.pairs.pending.push(pair(tag, group, ids(&clients, client)));
         }
-        for (k, v) in &o.referrers {
-            let a = self.referrers.entry(k.clone()).or_default();
-            a.requests += v.requests;
-            a.clients.extend(&v.clients);
+        let widths = self.widths();
+        self.pairs.compact(widths);
+    }
+
+    /// Sorts every buffered pair into the distinct run, so reading the distinct counts costs
+    /// one pass (they are correct either way; without this each read sorts a copy).
+    pub fn compact(&mut self) {
+        let widths = self.widths();
+        self.pairs.compact(widths);
+    }
+
+    /// Distinct client addresses.
+    #[must_use]
+    pub fn clients(&self) -> u64 {
+        self.clients.len() as u64
+    }
+
+    /// Distinct (client address, user agent) pairs.
+    #[must_use]
+    pub fn visitors(&self) -> u64 {
+        self.distinct().visitors
+    }
+
+    fn distinct(&self) -> Distinct {
+        let mut d = Distinct {
+            visitors: 0,
+            paths: vec![0; self.paths.keys.len()],
+            agents: vec![0; self.agents.keys.len()],
+            referrers: vec![0; self.referrers.keys.len()],
+        };
+        for key in self.pairs.sorted(self.widths()).iter() {
+            let (tag, group, _) = unpair(*key);
+            let slot = match tag {
+                VISITOR => {
+                    d.visitors += 1;
+                    continue;
+                }
+                PATH => d.paths.get_mut(group as usize),
+                AGENT => d.agents.get_mut(group as usize),
+                _ => d.referrers.get_mut(group as usize),
+            };
+            if let Some(n) = slot {
+                *n += 1;
+            }
+        }
+        d
+    }
+
+    /// Requests and bytes per status (`None`: no status).
+    #[must_use]
+    pub fn statuses(&self) -> BTreeMap<Option<i64>, (u64, u64)> {
+        let mut out = self.status_other.clone();
+        for (s, e) in self.status_dense.iter().enumerate() {
+            if e.0 > 0 {
+                out.insert(i64::try_from(s).ok(), *e);
+            }
+        }
+        out
+    }
+
+    /// Every path with its counts and distinct clients.
+    #[must_use]
+    pub fn paths(&self) -> Vec<(&Option<String>, PathCounts)> {
+        let d = self.distinct();
+        self.paths
+            .keys
+            .iter()
+            .zip(&self.paths.counts)
+            .zip(d.paths)
+            .map(|((k, c), clients)| {
+                let counts = PathCounts {
+                    requests: c.requests,
+                    bytes: c.bytes,
+                    status_4xx: c.status_4xx,
+                    status_5xx: c.status_5xx,
+                    clients,
+                };
+                (k, counts)
+            })
+            .collect()
+    }
+
+    /// Every user-agent family with its requests and distinct clients.
+    #[must_use]
+    pub fn agents(&self) -> Vec<(&AgentKey, GroupCounts)> {
+        let d = self.distinct();
+        self.agents
+            .keys
+            .iter()
+            .zip(&self.agents.counts)
+            .zip(d.agents)
+            .map(|((k, n), clients)| (k, GroupCounts { requests: *n, clients }))
+            .collect()
+    }
+
+    /// Every referrer host with its requests and distinct clients.
+    #[must_use]
+    pub fn referrers(&self) -> Vec<(&Option<String>, GroupCounts)> {
+        let d = self.distinct();
+        self.referrers
+            .keys
+            .iter()
+            .zip(&self.referrers.counts)
+            .zip(d.referrers)
+            .map(|((k, n), clients)| (k, GroupCounts { requests: *n, clients }))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radix_sort_sorts() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut v: Vec<u64> = (0..10_000)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // mostly small ids, like pair keys, and some full-width values
+                if i % 3 == 0 {
+                    x
+                } else {
+                    pair(x & 3, (x >> 8) as u32 & 0xfff, (x >> 20) as u32 & 0xffff)
+                }
+            })
+            .collect();
+        let mut expected = v.clone();
+        expected.sort_unstable();
+        radix_sort(&mut v, &mut Vec::new());
+        assert_eq!(v, expected);
+    }
+
+    #[test]
+    fn pairs_count_each_key_once() {
+        let widths = Widths { group: 4, client: 17 };
+        let mut p = Pairs::default();
+        for round in 0..3u32 {
+            for i in 0..(PENDING_MIN as u32 * 2) {
+                p.pending.push(pair(u64::from(i % 3), i % 11, i % 50_000 + round));
+                if p.full() {
+                    p.compact(widths);
+                }
+            }
+        }
+        let all = p.sorted(widths);
+        assert!(all.windows(2).all(|w| w[0] < w[1]));
+        let mut expected: Vec<u64> = (0..3u32)
+            .flat_map(|round| {
+                (0..(PENDING_MIN as u32 * 2)).map(move |i| pair(u64::from(i % 3), i % 11, i % 50_000 + round))
+            })
+            .collect();
+        expected.sort_unstable();
+        expected.dedup();
+        assert_eq!(all.as_ref(), expected.as_slice());
+    }
+
+    #[test]
+    fn packed_keys_keep_their_order() {
+        let w = Widths { group: 5, client: 9 };
+        let keys = [pair(0, 0, 0), pair(0, 0, 511), pair(0, 1, 0), pair(1, 0, 3), pair(3, 31, 511)];
+        for k in keys {
+            assert_eq!(w.unpack(w.pack(k)), k);
+        }
+        assert!(keys.windows(2).all(|k| w.pack(k[0]) < w.pack(k[1])));
+        assert_eq!(id_bits(0), 0);
+        assert_eq!(id_bits(1), 0);
+        assert_eq!(id_bits(2), 1);
+        assert_eq!(id_bits(52_500), 16);
+    }
+
+    #[test]
+    fn hash_ids_are_dense_and_stable() {
+        let mut ids = HashIds::default();
+        let keys: Vec<u128> =
+            (1..=10_000u128).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)).collect();
+        for (n, k) in keys.iter().enumerate() {
+            assert_eq!(ids.id(*k) as usize, n);
+        }
+        for (n, k) in keys.iter().enumerate() {
+            assert_eq!(ids.id(*k) as usize, n);
+        }
+        assert_eq!(ids.len(), keys.len());
+        assert_eq!(ids.id(0), 10_000, "a zero key is a key like any other");
+    }
+
+    #[test]
+    fn pair_keys_round_trip() {
+        for (t, g, c) in [(0, 0, 0), (3, 5, u32::MAX), (1, (1 << 30) - 1, 7), (2, 12, 1 << 20)] {
+            assert_eq!(unpair(pair(t, g, c)), (t, g, c));
         }
     }
 }

@@ -67,23 +67,57 @@ fn add(state: &mut PeriodState, r: &Row) {
 fn summary(s: &PeriodState) -> String {
     let t = &s.traffic;
     let mut paths: Vec<_> =
-        s.paths.iter().map(|(k, v)| (k.clone(), v.requests, v.bytes, v.clients.len())).collect();
+        s.paths().into_iter().map(|(k, v)| (k.clone(), v.requests, v.bytes, v.clients)).collect();
     paths.sort();
+    let mut agents: Vec<_> =
+        s.agents().into_iter().map(|(k, v)| (k.clone(), v.requests, v.clients)).collect();
+    agents.sort();
     format!(
-        "{} {} {:?} {} {:?} {} {} {} {:?} {:?} {:?} {:?}",
+        "{} {} {:?} {} {:?} {} {} {} {:?} {:?} {:?} {:?} {:?}",
         t.requests,
         t.bytes,
         t.status,
         t.bots,
         t.methods,
         t.invalid,
-        t.clients.len(),
-        t.visitors.len(),
+        s.clients(),
+        s.visitors(),
         [0.5, 0.95, 0.99].map(|q| t.bytes_quantile(q)),
         [0.5, 0.99].map(|q| t.duration_quantile(q)),
         paths,
-        s.statuses,
+        agents,
+        s.statuses(),
     )
+}
+
+/// Distinct counts against a plain set-based count of the same rows.
+#[test]
+fn distinct_counts_match_sets() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut state = PeriodState::default();
+    let mut clients = BTreeSet::new();
+    let mut visitors = BTreeSet::new();
+    let mut per_path: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // enough rows that the pair buffer is sorted into the distinct run several times
+    for i in 0..300_000u64 {
+        let ip = format!("10.{}.{}.{}", i % 7, (i / 7) % 250, (i * 31) % 211);
+        let ua = format!("agent-{}", (i * 13) % 17);
+        let path = format!("/p{}", (i * 7) % 23);
+        let mut f = RowFacts::default();
+        f.client_ip = Some(&ip);
+        f.user_agent = Some(&ua);
+        f.path = Some(&path);
+        state.add(&f);
+        clients.insert(ip.clone());
+        visitors.insert((ip.clone(), ua));
+        per_path.entry(path).or_default().insert(ip);
+    }
+    assert_eq!(state.clients(), clients.len() as u64);
+    assert_eq!(state.visitors(), visitors.len() as u64);
+    let got: BTreeMap<String, u64> =
+        state.paths().into_iter().map(|(k, c)| (k.clone().unwrap_or_default(), c.clients)).collect();
+    let want: BTreeMap<String, u64> = per_path.into_iter().map(|(k, v)| (k, v.len() as u64)).collect();
+    assert_eq!(got, want);
 }
 
 proptest! {

@@ -1,12 +1,22 @@
 //! Rows for one data file, built column by column (arrow2 stays inside this module and
 //! `parquet.rs`), with the statistics the Delta log records.
+//!
+//! Two ways in: [`BatchBuilder::push`] takes a row of [`Value`]s and checks it whole first
+//! (a bad row adds nothing); [`BatchBuilder::row`] writes one typed value per column with no
+//! intermediate row, for the ingest hot path. Dictionary columns keep their own hash table of
+//! distinct values; a caller that caches its values (user agents, say) gives each one an id
+//! from [`dict_id`] and passes it along ([`RowWriter::dict_id`]), so a value seen before is found
+//! by its id, without hashing or comparing the text again.
 
 use arrow2::array::{
-    Array, MutableArray, MutableBinaryArray, MutableBooleanArray, MutableDictionaryArray,
-    MutablePrimitiveArray, MutableUtf8Array, PrimitiveArray, TryPush,
+    Array, BinaryArray, BooleanArray, DictionaryArray, MutableArray, MutablePrimitiveArray, PrimitiveArray,
+    Utf8Array,
 };
+use arrow2::bitmap::MutableBitmap;
 use arrow2::chunk::Chunk;
 use arrow2::datatypes::{DataType, Field, IntegerType, Schema, TimeUnit};
+use arrow2::offset::OffsetsBuffer;
+use hashbrown::HashTable;
 use serde_json::{json, Map, Value as Json};
 
 use crate::error::{format_err, CatalogError};
@@ -30,6 +40,266 @@ pub enum Value<'a> {
     Float(f64),
 }
 
+/// The hash a dictionary column files a value under (xxh3, 64 bits).
+#[inline]
+fn dict_hash(value: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(value)
+}
+
+/// A new value id for [`RowWriter::dict_id`]: unique in this process, never handed out twice,
+/// so an id stands for one text wherever it is used.
+#[must_use]
+pub fn dict_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Spreads an id over the hash table's bits (ids are sequential).
+#[inline]
+fn id_hash(id: u64) -> u64 {
+    (id ^ (id >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// A column outgrew what one file's arrays can address (2 GiB of values, or 2^31 distinct
+/// dictionary values). Small on purpose: the push functions that return it are the hot path.
+#[derive(Debug, Clone, Copy)]
+struct Overflow(&'static str);
+
+impl std::fmt::Display for Overflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// A variable-length column (text or bytes): offsets into one data buffer, plus validity.
+struct VarBuilder {
+    /// Starts with the 0 offset: one more entry than rows.
+    offsets: Vec<i32>,
+    data: Vec<u8>,
+    validity: Option<MutableBitmap>,
+}
+
+impl Default for VarBuilder {
+    fn default() -> Self {
+        VarBuilder { offsets: vec![0], data: Vec::new(), validity: None }
+    }
+}
+
+/// A finished variable-length column: offsets, values, validity.
+type VarParts = (OffsetsBuffer<i32>, Vec<u8>, Option<arrow2::bitmap::Bitmap>);
+
+/// Values one column may hold in one file (Arrow's 32-bit offsets).
+const MAX_VALUES: usize = i32::MAX as usize;
+
+impl VarBuilder {
+    #[inline]
+    fn push_value(&mut self, b: &[u8]) -> Result<(), Overflow> {
+        self.data.extend_from_slice(b);
+        if self.data.len() > MAX_VALUES {
+            return Err(Overflow("a column's values exceed 2 GiB in one file"));
+        }
+        self.offsets.push(self.data.len() as i32);
+        if let Some(valid) = self.validity.as_mut() {
+            valid.push(true);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn push_null(&mut self) {
+        let rows = self.offsets.len() - 1;
+        let valid = self.validity.get_or_insert_with(|| {
+            let mut v = MutableBitmap::with_capacity(self.offsets.capacity());
+            v.extend_constant(rows, true);
+            v
+        });
+        valid.push(false);
+        self.offsets.push(self.data.len() as i32);
+    }
+
+    #[inline]
+    fn push(&mut self, v: Option<&[u8]>) -> Result<(), Overflow> {
+        match v {
+            Some(b) => self.push_value(b),
+            None => {
+                self.push_null();
+                Ok(())
+            }
+        }
+    }
+
+    fn parts(self) -> Result<VarParts, CatalogError> {
+        let offsets = OffsetsBuffer::try_from(self.offsets).map_err(format_err("column offsets"))?;
+        Ok((offsets, self.data, self.validity.map(Into::into)))
+    }
+
+    fn finish_utf8(self) -> Result<Box<dyn Array>, CatalogError> {
+        let (offsets, data, validity) = self.parts()?;
+        Ok(Utf8Array::<i32>::try_new(DataType::Utf8, offsets, data.into(), validity)
+            .map_err(format_err("text column"))?
+            .boxed())
+    }
+
+    fn finish_binary(self) -> Result<Box<dyn Array>, CatalogError> {
+        let (offsets, data, validity) = self.parts()?;
+        Ok(BinaryArray::<i32>::try_new(DataType::Binary, offsets, data.into(), validity)
+            .map_err(format_err("binary column"))?
+            .boxed())
+    }
+}
+
+/// A boolean column: value bits plus validity.
+#[derive(Default)]
+struct BoolBuilder {
+    values: MutableBitmap,
+    validity: Option<MutableBitmap>,
+}
+
+impl BoolBuilder {
+    #[inline]
+    fn push(&mut self, v: Option<bool>) {
+        match v {
+            Some(x) => {
+                self.values.push(x);
+                if let Some(valid) = self.validity.as_mut() {
+                    valid.push(true);
+                }
+            }
+            None => {
+                let rows = self.values.len();
+                let valid = self.validity.get_or_insert_with(|| {
+                    let mut v = MutableBitmap::with_capacity(rows.max(1024));
+                    v.extend_constant(rows, true);
+                    v
+                });
+                valid.push(false);
+                self.values.push(false);
+            }
+        }
+    }
+
+    fn finish(self) -> Result<Box<dyn Array>, CatalogError> {
+        Ok(BooleanArray::try_new(DataType::Boolean, self.values.into(), self.validity.map(Into::into))
+            .map_err(format_err("boolean column"))?
+            .boxed())
+    }
+}
+
+/// A dictionary-encoded text column: one key per row and the distinct values in first-seen
+/// order, found again through a hash table of their indices.
+#[derive(Default)]
+struct DictBuilder {
+    keys: Vec<i32>,
+    validity: Option<MutableBitmap>,
+    offsets: Vec<i32>,
+    data: Vec<u8>,
+    hashes: Vec<u64>,
+    table: HashTable<u32>,
+    /// Caller ids ([`dict_id`]) already resolved to a key.
+    by_id: HashTable<(u64, u32)>,
+    /// A direct-mapped cache in front of `by_id`: `(id + 1, key)`, 0 when empty.
+    recent: Vec<(u64, u32)>,
+}
+
+/// Slots of [`DictBuilder::recent`] (a power of two).
+const RECENT: usize = 256;
+
+impl DictBuilder {
+    fn value<'d>(offsets: &[i32], data: &'d [u8], i: u32) -> &'d [u8] {
+        let i = i as usize;
+        let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
+        &data[start..end]
+    }
+
+    /// A value the caller identifies by a [`dict_id`].
+    #[inline]
+    fn push_id(&mut self, value: &str, id: u64) -> Result<(), Overflow> {
+        if self.recent.is_empty() {
+            self.recent = vec![(0, 0); RECENT];
+        }
+        let slot = (id as usize) & (RECENT - 1);
+        let tagged = id.wrapping_add(1);
+        let key = if self.recent[slot].0 == tagged {
+            self.recent[slot].1
+        } else {
+            let h = id_hash(id);
+            let key = match self.by_id.find(h, |e| e.0 == id) {
+                Some(&(_, key)) => key,
+                None => {
+                    let key = self.key_of(value)?;
+                    self.by_id.insert_unique(h, (id, key), |e| id_hash(e.0));
+                    key
+                }
+            };
+            self.recent[slot] = (tagged, key);
+            key
+        };
+        debug_assert_eq!(Self::value(&self.offsets, &self.data, key), value.as_bytes(), "dict_id reused");
+        self.keys.push(key as i32);
+        if let Some(v) = self.validity.as_mut() {
+            v.push(true);
+        }
+        Ok(())
+    }
+
+    /// The key of a value, added to the dictionary on first sight.
+    fn key_of(&mut self, value: &str) -> Result<u32, Overflow> {
+        let hash = dict_hash(value.as_bytes());
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        let (offsets, data) = (&self.offsets, &self.data);
+        if let Some(&k) = self.table.find(hash, |&i| Self::value(offsets, data, i) == value.as_bytes()) {
+            return Ok(k);
+        }
+        let k = u32::try_from(self.hashes.len())
+            .ok()
+            .filter(|k| i32::try_from(*k).is_ok())
+            .ok_or(Overflow("dictionary: too many distinct values"))?;
+        self.data.extend_from_slice(value.as_bytes());
+        let end = i32::try_from(self.data.len()).map_err(|_| Overflow("dictionary: values exceed 2 GiB"))?;
+        self.offsets.push(end);
+        self.hashes.push(hash);
+        let hashes = &self.hashes;
+        self.table.insert_unique(hash, k, |&i| hashes[i as usize]);
+        Ok(k)
+    }
+
+    #[inline]
+    fn push(&mut self, value: &str) -> Result<(), Overflow> {
+        let key = self.key_of(value)?;
+        self.keys.push(key as i32);
+        if let Some(v) = self.validity.as_mut() {
+            v.push(true);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn push_null(&mut self) {
+        let validity = self.validity.get_or_insert_with(|| {
+            let mut v = MutableBitmap::with_capacity(self.keys.capacity());
+            v.extend_constant(self.keys.len(), true);
+            v
+        });
+        validity.push(false);
+        self.keys.push(0);
+    }
+
+    fn finish(mut self) -> Result<Box<dyn Array>, CatalogError> {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        let offsets = OffsetsBuffer::try_from(self.offsets).map_err(format_err("dictionary offsets"))?;
+        let values = Utf8Array::<i32>::try_new(DataType::Utf8, offsets, self.data.into(), None)
+            .map_err(format_err("dictionary values"))?;
+        let keys =
+            PrimitiveArray::<i32>::new(DataType::Int32, self.keys.into(), self.validity.map(Into::into));
+        let dt = DataType::Dictionary(IntegerType::Int32, Box::new(DataType::Utf8), false);
+        Ok(DictionaryArray::try_new(dt, keys, values.boxed()).map_err(format_err("dictionary"))?.boxed())
+    }
+}
+
 #[allow(
     clippy::large_enum_variant,
     reason = "one builder per column, pushed to per row: no indirection on that path"
@@ -39,19 +309,32 @@ enum Builder {
     I16(MutablePrimitiveArray<i16>),
     I32(MutablePrimitiveArray<i32>),
     I64(MutablePrimitiveArray<i64>),
-    Bool(MutableBooleanArray),
-    Utf8(MutableUtf8Array<i32>),
-    Dict(MutableDictionaryArray<i32, MutableUtf8Array<i32>>),
-    Binary(MutableBinaryArray<i32>),
+    Bool(BoolBuilder),
+    Utf8(VarBuilder),
+    Dict(DictBuilder),
+    Binary(VarBuilder),
     F64(MutablePrimitiveArray<f64>),
 }
 
 /// Per-column running statistics (Delta `stats`): null count and integer min/max.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct ColStats {
     nulls: u64,
-    min: Option<i64>,
-    max: Option<i64>,
+    min: i64,
+    max: i64,
+}
+
+impl Default for ColStats {
+    fn default() -> Self {
+        ColStats { nulls: 0, min: i64::MAX, max: i64::MIN }
+    }
+}
+
+impl ColStats {
+    /// Min and max when at least one integer was added.
+    fn range(&self) -> Option<(i64, i64)> {
+        (self.min <= self.max).then_some((self.min, self.max))
+    }
 }
 
 pub(crate) fn arrow_type(ty: ColumnType) -> DataType {
@@ -82,11 +365,293 @@ pub struct BatchBuilder {
     cols: Vec<Builder>,
     stats: Vec<ColStats>,
     rows: usize,
+    /// Set when a [`RowWriter`] got a value its column cannot hold: the columns may be
+    /// misaligned, so [`finish`](Self::finish) refuses the batch.
+    poisoned: Option<String>,
 }
 
 impl std::fmt::Debug for BatchBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BatchBuilder").field("table", &self.def.path).field("rows", &self.rows).finish()
+    }
+}
+
+/// Writes one row, a typed value per column in the table's column order, without building the
+/// row first (see [`BatchBuilder::row`]). Each call fills the next column; [`end`](Self::end)
+/// closes the row.
+///
+/// A value that its column cannot hold (wrong type, NULL in a non-nullable column, an integer
+/// out of range, too few or too many values) is a bug in the caller, never data: the row is
+/// then reported by `end`, and the builder refuses to [`finish`](BatchBuilder::finish).
+pub struct RowWriter<'b> {
+    b: &'b mut BatchBuilder,
+    col: usize,
+}
+
+impl std::fmt::Debug for RowWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowWriter").field("table", &self.b.def.path).field("column", &self.col).finish()
+    }
+}
+
+impl RowWriter<'_> {
+    #[cold]
+    fn mismatch(&mut self, col: usize, what: &str) {
+        if self.b.poisoned.is_none() {
+            let name = self.b.def.columns.get(col).map_or("(past the last column)", |c| c.name);
+            let ty = self.b.def.columns.get(col).map(|c| c.ty);
+            self.b.poisoned = Some(format!("column {name} ({ty:?}) cannot hold {what}"));
+        }
+    }
+
+    /// The next column and its statistics.
+    #[inline]
+    fn next(&mut self) -> (usize, Option<(&mut Builder, &mut ColStats)>) {
+        let i = self.col;
+        self.col += 1;
+        (i, self.b.cols.get_mut(i).zip(self.b.stats.get_mut(i)))
+    }
+
+    #[inline]
+    fn null_ok(&mut self, col: usize) -> bool {
+        let ok = self.b.def.columns.get(col).is_some_and(|c| c.nullable);
+        if !ok {
+            self.mismatch(col, "NULL");
+        }
+        ok
+    }
+
+    /// An integer or timestamp (microseconds) value; `None` is NULL.
+    #[inline]
+    pub fn int(&mut self, v: Option<i64>) -> &mut Self {
+        let (i, col) = self.next();
+        let Some((b, st)) = col else {
+            self.mismatch(i, "an integer");
+            return self;
+        };
+        let Some(x) = v else {
+            st.nulls += 1;
+            match b {
+                Builder::Ts(a) | Builder::I64(a) => a.push(None),
+                Builder::I16(a) => a.push(None),
+                Builder::I32(a) => a.push(None),
+                _ => {
+                    self.mismatch(i, "an integer");
+                    return self;
+                }
+            }
+            self.null_ok(i);
+            return self;
+        };
+        st.min = st.min.min(x);
+        st.max = st.max.max(x);
+        let fits = match b {
+            Builder::Ts(a) | Builder::I64(a) => {
+                a.push(Some(x));
+                true
+            }
+            Builder::I16(a) => {
+                let v = i16::try_from(x);
+                a.push(Some(v.unwrap_or_default()));
+                v.is_ok()
+            }
+            Builder::I32(a) => {
+                let v = i32::try_from(x);
+                a.push(Some(v.unwrap_or_default()));
+                v.is_ok()
+            }
+            _ => false,
+        };
+        if !fits {
+            self.mismatch(i, &format!("the integer {x}"));
+        }
+        self
+    }
+
+    /// A boolean; `None` is NULL.
+    #[inline]
+    pub fn bool(&mut self, v: Option<bool>) -> &mut Self {
+        let (i, col) = self.next();
+        match col {
+            Some((Builder::Bool(a), st)) => {
+                st.nulls += u64::from(v.is_none());
+                a.push(v);
+                if v.is_none() {
+                    self.null_ok(i);
+                }
+            }
+            _ => self.mismatch(i, "a boolean"),
+        }
+        self
+    }
+
+    /// A float; `None` is NULL.
+    #[inline]
+    pub fn float(&mut self, v: Option<f64>) -> &mut Self {
+        let (i, col) = self.next();
+        match col {
+            Some((Builder::F64(a), st)) => {
+                st.nulls += u64::from(v.is_none());
+                a.push(v);
+                if v.is_none() {
+                    self.null_ok(i);
+                }
+            }
+            _ => self.mismatch(i, "a float"),
+        }
+        self
+    }
+
+    /// Text, for a plain or a dictionary column; `None` is NULL.
+    #[inline]
+    pub fn str(&mut self, v: Option<&str>) -> &mut Self {
+        self.text(v, None)
+    }
+
+    /// Text with the caller's id for it (from [`dict_id`]; the same id must always come with
+    /// the same text). A dictionary column finds a value seen before by its id alone; a plain
+    /// column ignores the id.
+    #[inline]
+    pub fn dict_id(&mut self, v: Option<(&str, u64)>) -> &mut Self {
+        match v {
+            Some((s, id)) => self.text(Some(s), Some(id)),
+            None => self.text(None, None),
+        }
+    }
+
+    /// Text with the caller's id for it when it has one ([`dict_id`](Self::dict_id) then,
+    /// [`str`](Self::str) otherwise).
+    #[inline]
+    pub fn dict_opt(&mut self, v: Option<(&str, Option<u64>)>) -> &mut Self {
+        match v {
+            Some((s, id)) => self.text(Some(s), id),
+            None => self.text(None, None),
+        }
+    }
+
+    #[inline]
+    fn text(&mut self, v: Option<&str>, id: Option<u64>) -> &mut Self {
+        let i = self.col;
+        self.col += 1;
+        let result = match (self.b.cols.get_mut(i), v) {
+            (Some(Builder::Utf8(a)), Some(s)) => a.push_value(s.as_bytes()),
+            (Some(Builder::Dict(d)), Some(s)) => match id {
+                Some(id) => d.push_id(s, id),
+                None => d.push(s),
+            },
+            (Some(Builder::Utf8(a)), None) => {
+                a.push_null();
+                self.counted_null(i);
+                Ok(())
+            }
+            (Some(Builder::Dict(d)), None) => {
+                d.push_null();
+                self.counted_null(i);
+                Ok(())
+            }
+            _ => Err(Overflow("text")),
+        };
+        if let Err(e) = result {
+            self.mismatch(i, e.0);
+        }
+        self
+    }
+
+    /// UTF-8 text given as bytes, for a plain text column: the bytes are not checked here but
+    /// when the batch is finished, all at once (text that is not UTF-8 fails
+    /// [`finish`](BatchBuilder::finish)). For callers that know their bytes are ASCII.
+    #[inline]
+    pub fn utf8_bytes(&mut self, v: Option<&[u8]>) -> &mut Self {
+        let i = self.col;
+        match (self.b.cols.get_mut(i), v) {
+            (Some(Builder::Utf8(a)), Some(b)) => {
+                self.col += 1;
+                if let Err(e) = a.push_value(b) {
+                    self.mismatch(i, e.0);
+                }
+                self
+            }
+            // dictionary columns need the text itself
+            (_, Some(b)) => match std::str::from_utf8(b) {
+                Ok(s) => self.str(Some(s)),
+                Err(_) => {
+                    self.col += 1;
+                    self.mismatch(i, "bytes that are not UTF-8");
+                    self
+                }
+            },
+            (_, None) => self.str(None),
+        }
+    }
+
+    /// `text` when given, else `bytes` (see [`utf8_bytes`](Self::utf8_bytes)); NULL when
+    /// neither is.
+    #[inline]
+    pub fn text_or_bytes(&mut self, text: Option<&str>, bytes: Option<&[u8]>) -> &mut Self {
+        match text {
+            Some(t) => self.str(Some(t)),
+            None => self.utf8_bytes(bytes),
+        }
+    }
+
+    /// Counts a NULL of column `i` (and reports it if the column is not nullable).
+    #[inline]
+    fn counted_null(&mut self, i: usize) {
+        if let Some(st) = self.b.stats.get_mut(i) {
+            st.nulls += 1;
+        }
+        self.null_ok(i);
+    }
+
+    /// Bytes, for a binary column; `None` is NULL.
+    #[inline]
+    pub fn bytes(&mut self, v: Option<&[u8]>) -> &mut Self {
+        let (i, col) = self.next();
+        match col {
+            Some((Builder::Binary(a), st)) => {
+                st.nulls += u64::from(v.is_none());
+                if let Err(e) = a.push(v) {
+                    self.mismatch(i, &e.to_string());
+                } else if v.is_none() {
+                    self.null_ok(i);
+                }
+            }
+            _ => self.mismatch(i, "bytes"),
+        }
+        self
+    }
+
+    /// Any [`Value`] (the generic path of [`BatchBuilder::push`]).
+    pub fn value(&mut self, v: &Value<'_>) -> &mut Self {
+        let ty = self.b.def.columns.get(self.col).map(|c| c.ty);
+        match (v, ty) {
+            (Value::Int(i), _) => self.int(Some(*i)),
+            (Value::Bool(x), _) => self.bool(Some(*x)),
+            (Value::Str(s), _) => self.str(Some(s)),
+            (Value::Bytes(x), _) => self.bytes(Some(x)),
+            (Value::Float(x), _) => self.float(Some(*x)),
+            (Value::Null, Some(ColumnType::Bool)) => self.bool(None),
+            (Value::Null, Some(ColumnType::Float64)) => self.float(None),
+            (Value::Null, Some(ColumnType::Binary)) => self.bytes(None),
+            (Value::Null, Some(ColumnType::Utf8 | ColumnType::DictUtf8)) => self.str(None),
+            (Value::Null, _) => self.int(None),
+        }
+    }
+
+    /// Closes the row.
+    ///
+    /// # Errors
+    /// [`CatalogError::Row`] when a value did not fit its column or the row has the wrong
+    /// number of values (the builder then refuses to finish).
+    pub fn end(self) -> Result<(), CatalogError> {
+        if self.col != self.b.cols.len() && self.b.poisoned.is_none() {
+            self.b.poisoned = Some(format!("{} values for {} columns", self.col, self.b.cols.len()));
+        }
+        self.b.rows += 1;
+        match &self.b.poisoned {
+            None => Ok(()),
+            Some(m) => Err(CatalogError::Row(m.clone())),
+        }
     }
 }
 
@@ -102,14 +667,20 @@ impl BatchBuilder {
                 ColumnType::Int16 => Builder::I16(MutablePrimitiveArray::new()),
                 ColumnType::Int32 => Builder::I32(MutablePrimitiveArray::new()),
                 ColumnType::Int64 => Builder::I64(MutablePrimitiveArray::new()),
-                ColumnType::Bool => Builder::Bool(MutableBooleanArray::new()),
-                ColumnType::Utf8 => Builder::Utf8(MutableUtf8Array::new()),
-                ColumnType::DictUtf8 => Builder::Dict(MutableDictionaryArray::new()),
-                ColumnType::Binary => Builder::Binary(MutableBinaryArray::new()),
+                ColumnType::Bool => Builder::Bool(BoolBuilder::default()),
+                ColumnType::Utf8 => Builder::Utf8(VarBuilder::default()),
+                ColumnType::DictUtf8 => Builder::Dict(DictBuilder::default()),
+                ColumnType::Binary => Builder::Binary(VarBuilder::default()),
                 ColumnType::Float64 => Builder::F64(MutablePrimitiveArray::new()),
             })
             .collect();
-        BatchBuilder { def, cols, stats: vec![ColStats::default(); def.columns.len()], rows: 0 }
+        BatchBuilder {
+            def,
+            cols,
+            stats: vec![ColStats::default(); def.columns.len()],
+            rows: 0,
+            poisoned: None,
+        }
     }
 
     /// Rows added so far.
@@ -122,6 +693,23 @@ impl BatchBuilder {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.rows == 0
+    }
+
+    /// Starts a row written value by value (the fast path; see [`RowWriter`]).
+    ///
+    /// ```
+    /// use loglake_catalog::{BatchBuilder, REJECTS};
+    ///
+    /// let mut b = BatchBuilder::new(&REJECTS);
+    /// let mut row = b.row();
+    /// row.str(Some("raw/a.log")).int(Some(7)).str(Some("bad_date")).int(None);
+    /// row.bytes(Some(b"31/Feb/2020")).str(Some("31/Feb/2020"));
+    /// row.end()?;
+    /// assert_eq!(b.len(), 1);
+    /// # Ok::<(), loglake_catalog::CatalogError>(())
+    /// ```
+    pub fn row(&mut self) -> RowWriter<'_> {
+        RowWriter { b: self, col: 0 }
     }
 
     /// Adds a row: one value per column, in the table's column order.
@@ -151,66 +739,51 @@ impl BatchBuilder {
                 return Err(CatalogError::Row(format!("column {} ({:?}) cannot hold {v:?}", c.name, c.ty)));
             }
         }
-        for ((b, st), v) in self.cols.iter_mut().zip(&mut self.stats).zip(row) {
-            match v {
-                Value::Null => st.nulls += 1,
-                Value::Int(i) => {
-                    st.min = Some(st.min.map_or(*i, |m| m.min(*i)));
-                    st.max = Some(st.max.map_or(*i, |m| m.max(*i)));
-                }
-                _ => {}
-            }
-            // types were checked above; the conversions cannot fail
-            match (b, v) {
-                (Builder::Ts(a) | Builder::I64(a), Value::Int(i)) => a.push(Some(*i)),
-                (Builder::Ts(a) | Builder::I64(a), _) => a.push(None),
-                (Builder::I16(a), Value::Int(i)) => a.push(i16::try_from(*i).ok()),
-                (Builder::I16(a), _) => a.push(None),
-                (Builder::I32(a), Value::Int(i)) => a.push(i32::try_from(*i).ok()),
-                (Builder::I32(a), _) => a.push(None),
-                (Builder::Bool(a), Value::Bool(x)) => a.push(Some(*x)),
-                (Builder::Bool(a), _) => a.push(None),
-                (Builder::Utf8(a), Value::Str(s)) => a.push(Some(*s)),
-                (Builder::Utf8(a), _) => a.push::<&str>(None),
-                (Builder::Dict(a), Value::Str(s)) => {
-                    a.try_push(Some(*s)).map_err(|e| CatalogError::Row(format!("dictionary: {e}")))?;
-                }
-                (Builder::Dict(a), _) => a.push_null(),
-                (Builder::Binary(a), Value::Bytes(x)) => a.push(Some(*x)),
-                (Builder::Binary(a), _) => a.push::<&[u8]>(None),
-                (Builder::F64(a), Value::Float(x)) => a.push(Some(*x)),
-                (Builder::F64(a), _) => a.push(None),
-            }
+        let mut w = self.row();
+        for v in row {
+            w.value(v);
         }
-        self.rows += 1;
-        Ok(())
+        w.end()
     }
 
     /// The finished batch, rows sorted by the table's sort column (NULLs last, stable).
     ///
     /// # Errors
-    /// [`CatalogError::Format`] if reordering fails.
+    /// [`CatalogError::Row`] if a [`RowWriter`] reported a bad row; [`CatalogError::Format`]
+    /// if reordering fails.
     pub fn finish(self) -> Result<Batch, CatalogError> {
+        if let Some(m) = self.poisoned {
+            return Err(CatalogError::Row(m));
+        }
         let mut arrays: Vec<Box<dyn Array>> = self
             .cols
             .into_iter()
-            .map(|b| match b {
-                Builder::Ts(mut a) | Builder::I64(mut a) => a.as_box(),
-                Builder::I16(mut a) => a.as_box(),
-                Builder::I32(mut a) => a.as_box(),
-                Builder::Bool(mut a) => a.as_box(),
-                Builder::Utf8(mut a) => a.as_box(),
-                Builder::Dict(mut a) => a.as_box(),
-                Builder::Binary(mut a) => a.as_box(),
-                Builder::F64(mut a) => a.as_box(),
+            .map(|b| {
+                Ok(match b {
+                    Builder::Ts(mut a) | Builder::I64(mut a) => a.as_box(),
+                    Builder::I16(mut a) => a.as_box(),
+                    Builder::I32(mut a) => a.as_box(),
+                    Builder::Bool(a) => a.finish()?,
+                    Builder::Utf8(a) => a.finish_utf8()?,
+                    Builder::Dict(d) => d.finish()?,
+                    Builder::Binary(a) => a.finish_binary()?,
+                    Builder::F64(mut a) => a.as_box(),
+                })
             })
-            .collect();
+            .collect::<Result<_, CatalogError>>()?;
         if let Some(i) = self.def.sort_by.and_then(|c| self.def.column_index(c)) {
             if let Some(keys) = arrays[i].as_any().downcast_ref::<PrimitiveArray<i64>>() {
-                let mut order: Vec<u32> = (0..u32::try_from(keys.len()).unwrap_or(u32::MAX)).collect();
-                order.sort_by_key(|&r| keys.get(r as usize).map_or((1, 0), |v| (0, v)));
-                let sorted = order.windows(2).all(|w| w[0] < w[1]);
+                let sorted = match keys.validity() {
+                    None => keys.values().windows(2).all(|w| w[0] <= w[1]),
+                    Some(_) => keys.iter().collect::<Vec<_>>().windows(2).all(|w| match (w[0], w[1]) {
+                        (Some(a), Some(b)) => a <= b,
+                        (_, None) => true,
+                        (None, Some(_)) => false,
+                    }),
+                };
                 if !sorted {
+                    let mut order: Vec<u32> = (0..u32::try_from(keys.len()).unwrap_or(u32::MAX)).collect();
+                    order.sort_by_key(|&r| keys.get(r as usize).map_or((1, 0), |v| (0, v)));
                     let idx = PrimitiveArray::<u32>::from_vec(order);
                     arrays = arrays
                         .iter()
@@ -273,7 +846,7 @@ impl Batch {
         let (mut min, mut max, mut nulls) = (Map::new(), Map::new(), Map::new());
         for (c, st) in self.def.columns.iter().zip(&self.stats) {
             nulls.insert(c.name.to_owned(), json!(st.nulls));
-            if let (Some(lo), Some(hi)) = (st.min, st.max) {
+            if let Some((lo, hi)) = st.range() {
                 let (lo, hi): (Json, Json) = match c.ty {
                     ColumnType::Timestamp => {
                         (json!(iso_millis(lo)), json!(iso_millis(hi.saturating_add(999) / 1000 * 1000)))

@@ -41,7 +41,7 @@ mod reader;
 mod schema;
 mod table;
 
-pub use batch::{Batch, BatchBuilder, Value};
+pub use batch::{dict_id, Batch, BatchBuilder, RowWriter, Value};
 pub use ddl::{ddl, Engine};
 pub use delta::{
     commit_file_name, decode_commit, Action, Add, MetaData, PartitionValues, Protocol, Remove, Snapshot,

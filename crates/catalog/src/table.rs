@@ -2,8 +2,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::io::Read;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,7 +16,7 @@ use crate::delta::{
 };
 use crate::error::CatalogError;
 use crate::layout::Date;
-use crate::parquet::{write_parquet, WriteOptions};
+use crate::parquet::{encode_parquet, WriteOptions};
 use crate::schema::{Partitioning, TableDef};
 
 /// A partition of a table: `dt=YYYY-MM-DD[/hour=HH]` (UTC).
@@ -148,7 +146,6 @@ pub struct Table {
     store: Store,
     def: &'static TableDef,
     options: WriteOptions,
-    spool: PathBuf,
     checkpoint_interval: i64,
     delete_removed: bool,
 }
@@ -181,7 +178,6 @@ impl Table {
             store: store.clone(),
             def,
             options: WriteOptions::default(),
-            spool: std::env::temp_dir(),
             checkpoint_interval: 10,
             delete_removed: true,
         }
@@ -207,13 +203,6 @@ impl Table {
     #[must_use]
     pub fn with_checkpoint_interval(mut self, n: i64) -> Self {
         self.checkpoint_interval = n.max(1);
-        self
-    }
-
-    /// Local directory for files being encoded before upload (default: the system temp dir).
-    #[must_use]
-    pub fn with_spool_dir(mut self, dir: PathBuf) -> Self {
-        self.spool = dir;
         self
     }
 
@@ -289,12 +278,15 @@ impl Table {
     /// Writes the checkpoint of `snap` and points `_last_checkpoint` at it.
     fn write_checkpoint(&self, snap: &Snapshot) -> Result<(), CatalogError> {
         let (chunk, rows) = crate::checkpoint::chunk(snap)?;
-        let tmp = self.spool.join(format!(".loglake-{}-{}.checkpoint.parquet", std::process::id(), txn_id()));
-        let written =
-            crate::parquet::write_arrow(&crate::checkpoint::schema(), &chunk, rows, &tmp, &self.options)
-                .and_then(|_| Ok(self.store.put_file(&self.checkpoint_key(snap.version)?, &tmp)?));
-        let _ = std::fs::remove_file(&tmp);
-        written?;
+        let key = self.checkpoint_key(snap.version)?;
+        let bytes = crate::parquet::encode_arrow(
+            &crate::checkpoint::schema(),
+            &chunk,
+            rows,
+            &self.options,
+            &self.store.describe(&key),
+        )?;
+        self.store.put_bytes(&key, &bytes)?;
         crate::crash_point("checkpoint");
         let pointer = json!({"version": snap.version, "size": rows}).to_string();
         self.store.put_bytes(&self.key("_delta_log/_last_checkpoint")?, pointer.as_bytes())?;
@@ -398,39 +390,25 @@ impl Table {
                 self.def.path
             )));
         }
-        let tmp = self.spool.join(format!(".loglake-{}-{}.parquet", std::process::id(), txn_id()));
-        let result = (|| {
-            let size = write_parquet(batch, &tmp, &self.options)?;
-            let mut content = Md5::new();
-            let mut f = std::fs::File::open(&tmp)
-                .map_err(|source| CatalogError::Io { path: tmp.display().to_string(), source })?;
-            let mut buf = vec![0u8; 256 * 1024];
-            loop {
-                let n = f
-                    .read(&mut buf)
-                    .map_err(|source| CatalogError::Io { path: tmp.display().to_string(), source })?;
-                if n == 0 {
-                    break;
-                }
-                content.update(&buf[..n]);
-            }
-            let name = format!("part-{}-{}.parquet", batch_hash(batch_id), &hex(&content.finalize())[..16]);
-            let rel = format!("{partition}/{name}");
-            self.store.put_file(&self.key(&rel)?, &tmp)?;
-            Ok(StagedFile {
-                add: Add {
-                    path: rel,
-                    partition_values: partition.values(),
-                    size: i64::try_from(size).unwrap_or(i64::MAX),
-                    modification_time: now_millis(),
-                    data_change: true,
-                    stats: Some(batch.delta_stats()),
-                    tags: Some([(BATCH_TAG.to_owned(), batch_id.to_owned())].into()),
-                },
-            })
-        })();
-        let _ = std::fs::remove_file(&tmp);
-        result
+        let rel_dir = partition.to_string();
+        let bytes = encode_parquet(batch, &self.options, &format!("{}/{rel_dir}", self.def.path))?;
+        // the name is a function of the batch and the content: a rerun that writes the same
+        // rows writes the same file (a no-op commit), different rows a different file
+        let content = xxhash_rust::xxh3::xxh3_128(&bytes);
+        let name = format!("part-{}-{:016x}.parquet", batch_hash(batch_id), (content >> 64) as u64);
+        let rel = format!("{rel_dir}/{name}");
+        self.store.put_bytes(&self.key(&rel)?, &bytes)?;
+        Ok(StagedFile {
+            add: Add {
+                path: rel,
+                partition_values: partition.values(),
+                size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+                modification_time: now_millis(),
+                data_change: true,
+                stats: Some(batch.delta_stats()),
+                tags: Some([(BATCH_TAG.to_owned(), batch_id.to_owned())].into()),
+            },
+        })
     }
 
     /// Makes `files` the table's files for `batch_id`, in one commit: removes the batch's

@@ -57,7 +57,15 @@ pub fn unescape(b: &[u8]) -> Cow<'_, [u8]> {
 }
 
 /// Unescaped, lossily decoded text; borrowed when the bytes are valid UTF-8 without escapes.
+#[inline]
 pub(crate) fn decode_text(b: &[u8]) -> Cow<'_, str> {
+    // short ASCII fields without escapes (addresses, paths, queries) are most fields: one
+    // pass over the bytes instead of a memchr call and a UTF-8 validation call
+    if b.len() <= 64 && b.iter().all(|&c| c < 0x80 && c != b'\\') {
+        if let Ok(s) = std::str::from_utf8(b) {
+            return Cow::Borrowed(s);
+        }
+    }
     match unescape(b) {
         // `from_utf8` has an ASCII fast path that `from_utf8_lossy` lacks: try it first
         Cow::Borrowed(b) => std::str::from_utf8(b).map_or_else(|_| String::from_utf8_lossy(b), Cow::Borrowed),

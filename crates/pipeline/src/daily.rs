@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::time::Instant;
 
-use loglake_aggregate::refresh_days;
+use loglake_aggregate::{compute_days, write_days, PeriodState};
 // named points where the crash tests make the job die like `kill -9`
 use loglake_catalog::crash_point;
 use loglake_catalog::{
@@ -19,11 +19,64 @@ use rayon::prelude::*;
 use serde_json::{json, Value as Json};
 
 use crate::anonymize::IpAnonymizer;
-use crate::features::{push_access_row, push_reject_row, Features, Reason};
+use crate::features::{push_reject_row, write_access_row, Features, Reason, Source};
 use crate::upload::PipelineError;
 
 /// Rows buffered per partition before a file is written (bounds memory per object).
 const FLUSH_ROWS: usize = 250_000;
+
+/// The daily aggregate states of the rows one worker thread wrote, by UTC date.
+type DayStates = Vec<(Date, PeriodState)>;
+
+/// One [`DayStates`] per worker thread of the pool, built while the rows are written: when the
+/// run turns out to hold every row of a date, its daily tables come from these states instead
+/// of reading the date back (see [`run_daily`]). A thread locks only its own slot, for a whole
+/// segment.
+struct Accumulators {
+    slots: Vec<std::sync::Mutex<DayStates>>,
+}
+
+impl Accumulators {
+    fn new() -> Self {
+        Accumulators { slots: (0..rayon::current_num_threads().max(1)).map(|_| Default::default()).collect() }
+    }
+
+    /// The calling worker's states.
+    fn mine(&self) -> std::sync::MutexGuard<'_, DayStates> {
+        let i = rayon::current_thread_index().unwrap_or(0) % self.slots.len();
+        self.slots[i].lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every thread's state of each date, merged.
+    fn into_days(self) -> BTreeMap<Date, PeriodState> {
+        let mut days: BTreeMap<Date, PeriodState> = BTreeMap::new();
+        for slot in self.slots {
+            for (date, state) in slot.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+                match days.entry(date) {
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        e.insert(state);
+                    }
+                    std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().merge(&state),
+                }
+            }
+        }
+        for day in days.values_mut() {
+            day.compact();
+        }
+        days
+    }
+}
+
+/// The index of `date`'s state in a worker's states, created empty on first sight.
+fn day_state(states: &mut DayStates, date: Date) -> usize {
+    match states.iter().position(|(d, _)| *d == date) {
+        Some(i) => i,
+        None => {
+            states.push((date, PeriodState::default()));
+            states.len() - 1
+        }
+    }
+}
 
 /// Called after each raw object: (objects done, objects to do, lines read so far).
 pub type Progress = std::sync::Arc<dyn Fn(usize, usize, u64) + Send + Sync>;
@@ -157,6 +210,11 @@ pub struct DailyReport {
     pub rejects: Option<CommitOutcome>,
     /// Daily aggregate commits.
     pub daily: Vec<(&'static str, CommitOutcome)>,
+    /// Dates whose daily tables came from the states built while the rows were written (the
+    /// run wrote every row of those dates).
+    pub daily_from_memory: Vec<Date>,
+    /// Dates whose daily tables were recomputed by reading the date back from the table.
+    pub daily_read_back: Vec<Date>,
     /// Wall time.
     pub seconds: f64,
 }
@@ -204,6 +262,8 @@ impl DailyReport {
             "lines": self.lines(), "rows": self.rows(), "rejected": self.rejects(), "rejects_by_reason": reasons,
             "touched_hours": self.touched_hours.iter().map(|(d, h)| format!("{d}T{h:02}")).collect::<Vec<_>>(),
             "touched_dates": self.touched_hours.iter().map(|(d, _)| d.to_string()).collect::<BTreeSet<_>>(),
+            "daily_from_memory": self.daily_from_memory.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "daily_read_back": self.daily_read_back.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "seconds": self.seconds,
             "lines_per_second": self.lines() as f64 / self.seconds.max(1e-9),
         })
@@ -268,29 +328,61 @@ struct Segment {
 
 /// Cuts a decoded object into [`Segment`]s; iterated under rayon's `par_bridge`, so whoever
 /// asks for the next segment decompresses it while the other workers parse theirs.
-struct Segments<R> {
+struct Segments<'p, R> {
     reader: R,
     size: usize,
     carry: Vec<u8>,
     next_line: u64,
     index: usize,
     done: bool,
+    buffers: &'p Buffers,
 }
 
-impl<R: Read> Segments<R> {
-    fn new(reader: R, size: usize) -> Self {
-        Segments { reader, size: size.max(1), carry: Vec::new(), next_line: 1, index: 0, done: false }
+impl<'p, R: Read> Segments<'p, R> {
+    fn new(reader: R, size: usize, buffers: &'p Buffers) -> Self {
+        Segments {
+            reader,
+            size: size.max(1),
+            carry: Vec::new(),
+            next_line: 1,
+            index: 0,
+            done: false,
+            buffers,
+        }
     }
 }
 
-impl<R: Read> Iterator for Segments<R> {
+/// Segment buffers handed back after use: a run reuses a few buffers instead of mapping
+/// fresh memory (and taking its page faults) for every segment.
+#[derive(Default)]
+struct Buffers(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl Buffers {
+    fn take(&self, capacity: usize) -> Vec<u8> {
+        let reused = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        let mut b = reused.unwrap_or_default();
+        b.clear();
+        b.reserve(capacity);
+        b
+    }
+
+    fn give(&self, b: Vec<u8>) {
+        let mut pool = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // at most a few per worker are ever in flight
+        if pool.len() < 2 * rayon::current_num_threads() + 2 {
+            pool.push(b);
+        }
+    }
+}
+
+impl<R: Read> Iterator for Segments<'_, R> {
     type Item = Segment;
 
     fn next(&mut self) -> Option<Segment> {
         if self.done {
             return None;
         }
-        let mut data = Vec::with_capacity(self.size + READ_BYTES);
+        let mut data = self.buffers.take(self.size + READ_BYTES);
         data.append(&mut self.carry);
         let mut error = None;
         let mut eof = false;
@@ -342,53 +434,88 @@ struct SegmentOutput {
 }
 
 /// Where a segment's rows go.
-struct Target {
+struct Target<'a> {
     curated: Table,
     rejects: Table,
     object: String,
     batch: String,
     reject_partition: PartitionKey,
+    /// Daily states to add the rows to (none in sharded runs, which leave the daily tables to
+    /// a final `--aggregates-only` run).
+    accumulators: Option<&'a Accumulators>,
 }
 
 /// Parses one segment into staged curated and reject files.
 fn ingest_segment(
-    target: &Target,
+    target: &Target<'_>,
     parser: &Parser,
     features: &mut Features,
     segment: &Segment,
 ) -> Result<SegmentOutput, PipelineError> {
     let (object, batch) = (&target.object, &target.batch);
+    let source = Source::new(object);
+    let mut states = target.accumulators.map(Accumulators::mine);
     let mut out = SegmentOutput::default();
-    let mut parts: BTreeMap<PartitionKey, BatchBuilder> = BTreeMap::new();
+    // builders by partition; rows come in time order mostly, so the partition of the last row
+    // (its UTC hour since the epoch, its builder and its day state) is kept at hand
+    let mut parts: Vec<(PartitionKey, BatchBuilder)> = Vec::new();
+    let mut current: Option<(i64, usize, Option<usize>)> = None;
     let mut rejects = BatchBuilder::new(&REJECTS);
     for line in Lines::starting_at(&segment.data, segment.first_line) {
         out.lines += 1;
         let reason = match parser.parse_line(line.bytes()) {
-            Ok(r) => match r.time() {
+            Ok(r) => match (r.time(), out_of_range(&r)) {
                 // a format without a time cannot be partitioned by event time
-                None => Reason::Other("no_time"),
-                Some(t) => {
-                    let (y, m, d) = t.utc_date();
-                    let key = u16::try_from(y)
-                        .ok()
-                        .and_then(|y| Date::new(y, m, d))
-                        .and_then(|dt| PartitionKey::hour(dt, t.utc_hour()));
-                    match (out_of_range(&r), key) {
-                        (Some(code), _) => Reason::Other(code),
-                        // years outside 1-9999 after the UTC shift
-                        (None, None) => Reason::Other("time_out_of_range"),
-                        (None, Some(key)) => {
-                            let b = parts.entry(key).or_insert_with(|| BatchBuilder::new(&ACCESS_LOGS));
-                            push_access_row(b, &r, object, line.number(), features)?;
-                            out.rows += 1;
+                (None, _) => Reason::Other("no_time"),
+                (Some(_), Some(code)) => Reason::Other(code),
+                (Some(t), None) => {
+                    let hour = t.unix_micros().div_euclid(3_600_000_000);
+                    let (part, state) = match current {
+                        Some((h, part, state)) if h == hour => (part, state),
+                        _ => {
+                            let (y, m, d) = t.utc_date();
+                            let key = u16::try_from(y)
+                                .ok()
+                                .and_then(|y| Date::new(y, m, d))
+                                .and_then(|dt| PartitionKey::hour(dt, t.utc_hour()));
+                            // years outside 1-9999 after the UTC shift
+                            let Some(key) = key else {
+                                *out.rejects.entry("time_out_of_range").or_default() += 1;
+                                push_reject_row(
+                                    &mut rejects,
+                                    line.bytes(),
+                                    Reason::Other("time_out_of_range"),
+                                    object,
+                                    line.number(),
+                                    features.anonymize.as_ref(),
+                                )?;
+                                continue;
+                            };
+                            let part = match parts.iter().position(|(k, _)| *k == key) {
+                                Some(i) => i,
+                                None => {
+                                    parts.push((key, BatchBuilder::new(&ACCESS_LOGS)));
+                                    parts.len() - 1
+                                }
+                            };
+                            let state = states.as_deref_mut().map(|s| day_state(s, key.dt));
                             out.hours.insert((key.dt, key.hour.unwrap_or(0)));
-                            if b.len() >= FLUSH_ROWS {
-                                let full = std::mem::replace(b, BatchBuilder::new(&ACCESS_LOGS));
-                                out.curated.push(target.curated.write_file(key, batch, &full.finish()?)?);
-                            }
-                            continue;
+                            current = Some((hour, part, state));
+                            (part, state)
                         }
+                    };
+                    let (key, b) = &mut parts[part];
+                    let state = match (states.as_deref_mut(), state) {
+                        (Some(s), Some(i)) => Some(&mut s[i].1),
+                        _ => None,
+                    };
+                    write_access_row(b, &r, source, line.number(), features, state)?;
+                    out.rows += 1;
+                    if b.len() >= FLUSH_ROWS {
+                        let full = std::mem::replace(b, BatchBuilder::new(&ACCESS_LOGS));
+                        out.curated.push(target.curated.write_file(*key, batch, &full.finish()?)?);
                     }
+                    continue;
                 }
             },
             Err(e) => {
@@ -424,6 +551,8 @@ fn ingest_segment(
             features.anonymize.as_ref(),
         )?;
     }
+    // files in partition order, whatever order the rows came in
+    parts.sort_by_key(|(k, _)| *k);
     for (key, b) in parts {
         if !b.is_empty() {
             out.curated.push(target.curated.write_file(key, batch, &b.finish()?)?);
@@ -459,6 +588,8 @@ fn ingest_object(
     options: &DailyOptions,
     meta: &ObjectMeta,
     arrival: Date,
+    accumulators: Option<&Accumulators>,
+    buffers: &Buffers,
 ) -> Result<ObjectOutput, PipelineError> {
     let t0 = Instant::now();
     let object = store.describe(&meta.key);
@@ -469,9 +600,10 @@ fn ingest_object(
         object: object.clone(),
         batch: batch_of(meta).0,
         reject_partition: PartitionKey::day(arrival),
+        accumulators,
     };
     let mut segments: Vec<(usize, Option<String>, Result<SegmentOutput, PipelineError>)> =
-        Segments::new(store.open_decoded(&meta.key)?, options.segment_bytes)
+        Segments::new(store.open_decoded(&meta.key)?, options.segment_bytes, buffers)
             .par_bridge()
             .map_init(
                 || (options.parser.build(), Features::with_anonymizer(options.anonymize_ip.clone())),
@@ -479,7 +611,9 @@ fn ingest_object(
                     if seg.index == 1 {
                         crash_point("mid-object");
                     }
-                    (seg.index, seg.error.clone(), ingest_segment(&target, parser, features, &seg))
+                    let out = ingest_segment(&target, parser, features, &seg);
+                    buffers.give(seg.data);
+                    (seg.index, seg.error, out)
                 },
             )
             .collect();
@@ -560,12 +694,14 @@ pub fn run_daily(store: &Store, options: &DailyOptions) -> Result<DailyReport, P
     }
     let done = std::sync::atomic::AtomicUsize::new(0);
     let lines = std::sync::atomic::AtomicU64::new(0);
+    let accumulators = options.shard.is_none().then(Accumulators::new);
+    let buffers = Buffers::default();
     let outputs: Vec<ObjectOutput> = work
         .par_iter()
         .map_init(
             || (),
             |(), (meta, date)| {
-                let out = ingest_object(store, options, meta, *date);
+                let out = ingest_object(store, options, meta, *date, accumulators.as_ref(), &buffers);
                 if let (Some(progress), Ok(o)) = (&options.progress, &out) {
                     use std::sync::atomic::Ordering::Relaxed;
                     let n = done.fetch_add(1, Relaxed) + 1;
@@ -610,7 +746,19 @@ pub fn run_daily(store: &Store, options: &DailyOptions) -> Result<DailyReport, P
     // shards leave the daily tables to one final `aggregates_only` run
     if !dates.is_empty() && options.shard.is_none() {
         crash_point("before-aggregates");
-        for (def, o) in refresh_days(store, &dates, options.top_paths, "etl-daily")? {
+        // a date whose live files are exactly the ones this run wrote has its daily state in
+        // memory already; any other date (earlier runs' files, skipped objects, a concurrent
+        // writer) is read back from the table
+        let owned =
+            if work.is_empty() { BTreeSet::new() } else { owned_dates(&curated_t, &curated_batches)? };
+        let mut days = accumulators.map(Accumulators::into_days).unwrap_or_default();
+        days.retain(|d, _| owned.contains(d) && touched_dates.contains(d));
+        let reread: Vec<Date> = dates.iter().filter(|d| !days.contains_key(d)).copied().collect();
+        tracing::info!(from_memory = days.len(), read_back = reread.len(), "daily aggregates");
+        report.daily_from_memory = days.keys().copied().collect();
+        report.daily_read_back.clone_from(&reread);
+        days.extend(compute_days(store, &reread)?);
+        for (def, o) in write_days(store, &days, options.top_paths, "etl-daily")? {
             report.daily.push((def.name, o));
         }
         tracing::info!(
@@ -621,6 +769,31 @@ pub fn run_daily(store: &Store, options: &DailyOptions) -> Result<DailyReport, P
     }
     report.seconds = t0.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The UTC dates whose live curated files are exactly files of `batches` (as committed by
+/// this run): the rows of such a date are the rows this run wrote, no more, no fewer.
+fn owned_dates(
+    curated: &Table,
+    batches: &[(String, Vec<StagedFile>)],
+) -> Result<BTreeSet<Date>, PipelineError> {
+    let date_of = |path: &str| -> Option<Date> { path.strip_prefix("dt=")?.get(..10)?.parse().ok() };
+    let mut ours: BTreeMap<Date, BTreeSet<&str>> = BTreeMap::new();
+    for file in batches.iter().flat_map(|(_, files)| files) {
+        if let Some(d) = date_of(file.path()) {
+            ours.entry(d).or_default().insert(file.path());
+        }
+    }
+    let snapshot = curated.snapshot()?;
+    let mut live: BTreeMap<Date, BTreeSet<&str>> = BTreeMap::new();
+    for path in snapshot.files.keys() {
+        if let Some(d) = date_of(path) {
+            if ours.contains_key(&d) {
+                live.entry(d).or_default().insert(path.as_str());
+            }
+        }
+    }
+    Ok(ours.into_iter().filter(|(d, files)| live.get(d) == Some(files)).map(|(d, _)| d).collect())
 }
 
 /// What the tables' histories say was ingested: `key#etag` markers and the event dates of the

@@ -1,28 +1,123 @@
 //! Feature extraction: a parsed line becomes a `curated/access_logs` row; a failed one a
 //! `curated/rejects` row.
+//!
+//! The hot path writes each row column by column ([`loglake_catalog::RowWriter`]) and looks
+//! the long, repetitive fields up by their raw bytes in per-worker caches: a user agent is
+//! unescaped, UTF-8 checked, classified and hashed once per distinct value, and so is a
+//! referrer with its host.
 
-use loglake_catalog::{BatchBuilder, CatalogError, Value, ACCESS_LOGS, REJECTS};
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use hashbrown::HashTable;
+use loglake_aggregate::{PeriodState, RowFacts};
+use loglake_catalog::{dict_id, BatchBuilder, CatalogError, Value, REJECTS};
 use loglake_parser::{LogRecord, ParseError};
 
-use crate::agent::AgentCache;
+use crate::agent::{Agent, AgentCache};
 use crate::anonymize::IpAnonymizer;
+
+/// Distinct raw values a [`ByteCache`] keeps before it starts over (bounds memory on hostile
+/// input: a flood of distinct agents costs time, never unbounded memory).
+const BYTE_CACHE_LIMIT: usize = 65_536;
+
+/// Values derived from a raw field, found again by the field's bytes (one hash per lookup).
+struct ByteCache<V> {
+    table: HashTable<(Box<[u8]>, V)>,
+}
+
+impl<V> Default for ByteCache<V> {
+    fn default() -> Self {
+        ByteCache { table: HashTable::new() }
+    }
+}
+
+impl<V> ByteCache<V> {
+    fn hash(key: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(key)
+    }
+
+    /// The value of `key`, made by `make` on first sight.
+    #[inline]
+    fn get(&mut self, key: &[u8], make: impl FnOnce() -> V) -> &V {
+        let hash = Self::hash(key);
+        if self.table.len() >= BYTE_CACHE_LIMIT && self.table.find(hash, |(k, _)| **k == *key).is_none() {
+            self.table.clear();
+        }
+        match self.table.entry(hash, |(k, _)| **k == *key, |(k, _)| Self::hash(k)) {
+            hashbrown::hash_table::Entry::Occupied(e) => &e.into_mut().1,
+            hashbrown::hash_table::Entry::Vacant(e) => &e.insert((key.into(), make())).into_mut().1,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+}
+
+/// Text plus the id dictionary columns know it by ([`dict_id`]).
+struct Tagged {
+    text: Box<str>,
+    id: u64,
+}
+
+impl Tagged {
+    fn new(text: &str) -> Self {
+        Tagged { id: dict_id(), text: text.into() }
+    }
+
+    fn pair(&self) -> (&str, u64) {
+        (&self.text, self.id)
+    }
+}
+
+/// A user agent as the row needs it: its text and its three families, each with an id.
+struct AgentEntry {
+    text: Tagged,
+    /// The text's distinct-count key (visitors are distinct client + agent).
+    distinct: u128,
+    agent: Agent,
+    browser: Tagged,
+    os: Tagged,
+    device: Tagged,
+}
+
+/// A referrer and its host.
+struct ReferrerEntry {
+    text: Tagged,
+    host: Option<Tagged>,
+}
 
 /// What feature extraction keeps between rows of one worker: the user-agent cache and the
 /// address anonymization of the run (`--anonymize-ip`).
-#[derive(Debug, Default)]
+#[derive(Default)]
 #[non_exhaustive]
 pub struct Features {
     /// User-agent families, cached per distinct agent.
     pub agents: AgentCache,
     /// Anonymize client addresses before they are written.
     pub anonymize: Option<IpAnonymizer>,
+    raw_agents: ByteCache<AgentEntry>,
+    referrers: ByteCache<ReferrerEntry>,
+    ip_text: String,
+}
+
+impl std::fmt::Debug for Features {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Features")
+            .field("agents", &self.agents)
+            .field("anonymize", &self.anonymize)
+            .field("raw_agents", &self.raw_agents.len())
+            .field("referrers", &self.referrers.len())
+            .finish()
+    }
 }
 
 impl Features {
     /// Features that anonymize client addresses this way.
     #[must_use]
     pub fn with_anonymizer(anonymize: Option<IpAnonymizer>) -> Self {
-        Features { agents: AgentCache::default(), anonymize }
+        Features { anonymize, ..Features::default() }
     }
 }
 
@@ -36,9 +131,35 @@ const STATIC_EXT: &[&str] = &[
 /// Whether a path names a static asset (by its extension).
 #[must_use]
 pub fn is_static(path: &str) -> bool {
-    let last = path.rsplit('/').next().unwrap_or(path);
-    last.rsplit_once('.')
-        .is_some_and(|(_, ext)| ext.len() <= 5 && STATIC_EXT.iter().any(|s| s.eq_ignore_ascii_case(ext)))
+    is_static_bytes(path.as_bytes())
+}
+
+/// [`is_static`] on the path's bytes: the extension after the last `.` of the last segment,
+/// compared without case.
+fn is_static_bytes(path: &[u8]) -> bool {
+    let last = match memchr::memrchr(b'/', path) {
+        Some(i) => &path[i + 1..],
+        None => path,
+    };
+    let Some(dot) = memchr::memrchr(b'.', last) else { return false };
+    let ext = &last[dot + 1..];
+    if ext.is_empty() || ext.len() > 5 {
+        return false;
+    }
+    let mut lower = [0u8; 5];
+    for (l, c) in lower.iter_mut().zip(ext) {
+        *l = c.to_ascii_lowercase();
+    }
+    let lower = &lower[..ext.len()];
+    STATIC_EXT.iter().any(|s| s.as_bytes() == lower)
+}
+
+/// The field's bytes when they are its text as they stand (ASCII, no escapes): they go to
+/// the column without a UTF-8 pass (the batch checks its text columns once, when it is
+/// finished).
+#[inline]
+fn plain_ascii(b: &[u8]) -> Option<&[u8]> {
+    (b.len() <= 256 && b.iter().all(|&c| c < 0x80 && c != b'\\')).then_some(b)
 }
 
 /// The host of a referrer URL (`https://www.example.com:8443/x` → `www.example.com`), lowercased.
@@ -55,6 +176,37 @@ pub fn referrer_host(referrer: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
+/// The raw object rows come from, with its dictionary id.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Source<'a> {
+    name: &'a str,
+    id: u64,
+}
+
+impl<'a> Source<'a> {
+    pub(crate) fn new(name: &'a str) -> Self {
+        Source { name, id: dict_id() }
+    }
+}
+
+const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// Values of the small dictionary columns that nearly every line has, with fixed ids, so
+/// their columns find them by id: methods, protocols, status classes.
+const COMMON_VALUES: [&str; 17] = [
+    "GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE", "HTTP/1.1", "HTTP/1.0",
+    "HTTP/2.0", "1xx", "2xx", "3xx", "4xx", "5xx",
+];
+
+/// `value` with its fixed id when it is one of [`COMMON_VALUES`].
+#[inline]
+fn common(value: &str) -> (&str, Option<u64>) {
+    static IDS: std::sync::OnceLock<[u64; COMMON_VALUES.len()]> = std::sync::OnceLock::new();
+    let ids = IDS.get_or_init(|| std::array::from_fn(|_| dict_id()));
+    let i = COMMON_VALUES.iter().position(|v| *v == value);
+    (value, i.map(|i| ids[i]))
+}
+
 /// Appends the `curated/access_logs` row of a parsed line.
 ///
 /// # Errors
@@ -66,63 +218,122 @@ pub fn push_access_row(
     line: u64,
     features: &mut Features,
 ) -> Result<(), CatalogError> {
+    write_access_row(b, r, Source::new(source_object), line, features, None)
+}
+
+/// [`push_access_row`], also adding the row to a daily aggregate state when one is given.
+pub(crate) fn write_access_row(
+    b: &mut BatchBuilder,
+    r: &LogRecord<'_>,
+    source: Source<'_>,
+    line: u64,
+    features: &mut Features,
+    state: Option<&mut PeriodState>,
+) -> Result<(), CatalogError> {
+    let Features { agents, anonymize, raw_agents, referrers, ip_text } = features;
     let parsed_ip = r.client_ip();
-    let (mut client, ident, user) = (r.remote_host(), r.ident(), r.user());
-    let ip = match (&features.anonymize, parsed_ip) {
-        (None, ip) => ip.map(|i| i.to_string()),
+    let mut client = r.remote_host();
+    let ip: Option<&str> = match (anonymize.as_ref(), parsed_ip) {
+        // the parser took the whole field as a dotted quad, which is its canonical text
+        (None, Some(IpAddr::V4(_))) => client.as_deref(),
+        (None, Some(ip)) => {
+            ip_text.clear();
+            let _ = write!(ip_text, "{ip}");
+            Some(ip_text.as_str())
+        }
+        (None, None) => None,
         (Some(a), Some(ip)) => {
-            let masked = a.ip(ip);
-            client = Some(masked.clone().into());
-            Some(masked)
+            *ip_text = a.ip(ip);
+            client = Some(ip_text.clone().into());
+            Some(ip_text.as_str())
         }
         (Some(a), None) => {
             client = client.and_then(|c| a.host(&c)).map(Into::into);
             None
         }
     };
-    let agents = &mut features.agents;
-    let (path, query, request) = (r.path(), r.query(), r.request());
-    let (referrer, agent, vhost) = (r.referer(), r.user_agent(), r.vhost());
-    let ref_host = referrer.as_deref().and_then(referrer_host);
-    let ua = agent.as_deref().map(|a| agents.classify(a));
+    let ua = r.user_agent_bytes().map(|raw| {
+        raw_agents.get(raw, || {
+            let text = r.user_agent().unwrap_or_default();
+            let agent = agents.classify(&text).clone();
+            AgentEntry {
+                browser: Tagged::new(&agent.browser),
+                os: Tagged::new(&agent.os),
+                device: Tagged::new(&agent.device),
+                agent,
+                distinct: loglake_aggregate::distinct_key(&[text.as_bytes()]),
+                text: Tagged::new(&text),
+            }
+        })
+    });
+    let referrer = r.referer_bytes().map(|raw| {
+        referrers.get(raw, || {
+            let text = r.referer().unwrap_or_default();
+            ReferrerEntry { host: referrer_host(&text).as_deref().map(Tagged::new), text: Tagged::new(&text) }
+        })
+    });
+    let (ident, user) = (r.ident(), r.user());
+    // path and query as they stand when they are plain ASCII (nearly always), decoded else
+    let path_raw = r.path_bytes().and_then(plain_ascii);
+    let query_raw = r.query_bytes().and_then(plain_ascii);
+    let path = if path_raw.is_some() { None } else { r.path() };
+    let query = if query_raw.is_some() { None } else { r.query() };
+    let valid = r.is_valid_request();
+    let request = if valid { None } else { r.request() };
     let t = r.time();
     let status = r.status();
-    let class = status
-        .and_then(|s| ["1xx", "2xx", "3xx", "4xx", "5xx"].get(usize::from(s / 100).checked_sub(1)?).copied());
-    fn s(x: Option<&str>) -> Value<'_> {
-        x.map_or(Value::Null, Value::Str)
+    let class = status.and_then(|s| STATUS_CLASSES.get(usize::from(s / 100).checked_sub(1)?).copied());
+    let bytes = r.response_bytes().and_then(|b| i64::try_from(b).ok());
+    let duration = r.duration_micros().and_then(|d| i64::try_from(d).ok());
+    let vhost = r.vhost();
+    let is_static = path_raw.or_else(|| path.as_deref().map(str::as_bytes)).map(is_static_bytes);
+    let mut w = b.row();
+    w.int(t.map(|t| t.unix_micros()))
+        .int(t.map(|t| i64::from(t.offset_minutes())))
+        .str(client.as_deref())
+        .str(ip)
+        .str(ident.as_deref())
+        .str(user.as_deref())
+        .dict_opt(r.method().map(common))
+        .text_or_bytes(path.as_deref(), path_raw)
+        .text_or_bytes(query.as_deref(), query_raw)
+        .dict_opt(r.protocol().map(common))
+        .str(request.as_deref())
+        .int(status.map(i64::from))
+        .dict_opt(class.map(common))
+        .int(bytes)
+        .int(duration)
+        .dict_id(referrer.map(|e| e.text.pair()))
+        .dict_id(referrer.and_then(|e| e.host.as_ref()).map(Tagged::pair))
+        .dict_id(ua.map(|e| e.text.pair()))
+        .dict_id(ua.map(|e| e.browser.pair()))
+        .dict_id(ua.map(|e| e.os.pair()))
+        .dict_id(ua.map(|e| e.device.pair()))
+        .bool(ua.map(|e| e.agent.is_bot))
+        .bool(is_static)
+        .str(vhost.as_deref())
+        .dict_id(Some((source.name, source.id)))
+        .int(Some(i64::try_from(line).unwrap_or(i64::MAX)));
+    w.end()?;
+    if let Some(state) = state {
+        let mut f = RowFacts::default();
+        f.client_ip = ip;
+        f.user_agent = ua.map(|e| &*e.text.text);
+        f.user_agent_hash = ua.map(|e| e.distinct);
+        f.status = status.map(i64::from);
+        f.bytes = bytes;
+        f.method = r.method();
+        f.invalid_request = request.is_some();
+        f.is_bot = ua.map(|e| e.agent.is_bot);
+        f.duration_us = duration;
+        f.path = path.as_deref().or_else(|| path_raw.and_then(|p| std::str::from_utf8(p).ok()));
+        f.ua_browser = ua.map(|e| e.agent.browser.as_str());
+        f.ua_os = ua.map(|e| e.agent.os.as_str());
+        f.ua_device = ua.map(|e| e.agent.device.as_str());
+        f.referrer_host = referrer.and_then(|e| e.host.as_ref()).map(|h| &*h.text);
+        state.add(&f);
     }
-    let n = |x: Option<i64>| x.map_or(Value::Null, Value::Int);
-    let row = [
-        n(t.map(|t| t.unix_micros())),
-        n(t.map(|t| i64::from(t.offset_minutes()))),
-        s(client.as_deref()),
-        s(ip.as_deref()),
-        s(ident.as_deref()),
-        s(user.as_deref()),
-        s(r.method()),
-        s(path.as_deref()),
-        s(query.as_deref()),
-        s(r.protocol()),
-        if r.is_valid_request() { Value::Null } else { s(request.as_deref()) },
-        n(status.map(i64::from)),
-        s(class),
-        n(r.response_bytes().and_then(|b| i64::try_from(b).ok())),
-        n(r.duration_micros().and_then(|d| i64::try_from(d).ok())),
-        s(referrer.as_deref()),
-        s(ref_host.as_deref()),
-        s(agent.as_deref()),
-        s(ua.map(|a| a.browser.as_str())),
-        s(ua.map(|a| a.os.as_str())),
-        s(ua.map(|a| a.device.as_str())),
-        ua.map_or(Value::Null, |a| Value::Bool(a.is_bot)),
-        path.as_deref().map_or(Value::Null, |p| Value::Bool(is_static(p))),
-        s(vhost.as_deref()),
-        Value::Str(source_object),
-        Value::Int(i64::try_from(line).unwrap_or(i64::MAX)),
-    ];
-    debug_assert_eq!(row.len(), ACCESS_LOGS.columns.len());
-    b.push(&row)
+    Ok(())
 }
 
 /// Why a line is a reject.
@@ -172,6 +383,29 @@ pub fn push_reject_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_ipv4_text_is_the_logged_text() {
+        // the hot path stores a parsed IPv4 client's own text as client_ip
+        for s in ["192.0.2.7", "10.0.0.1", "255.255.255.255", "0.0.0.0"] {
+            assert_eq!(s.parse::<std::net::Ipv4Addr>().unwrap().to_string(), s);
+        }
+        for s in ["010.0.0.1", "1.2.3", "1.2.3.4.5", " 1.2.3.4"] {
+            assert!(s.parse::<std::net::Ipv4Addr>().is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn byte_cache_is_bounded_and_returns_what_it_made() {
+        let mut c: ByteCache<usize> = ByteCache::default();
+        assert_eq!(*c.get(b"a", || 1), 1);
+        assert_eq!(*c.get(b"a", || 2), 1, "made once");
+        for i in 0..BYTE_CACHE_LIMIT + 10 {
+            let key = format!("k{i}");
+            assert_eq!(*c.get(key.as_bytes(), || i), i);
+        }
+        assert!(c.len() <= BYTE_CACHE_LIMIT);
+    }
 
     #[test]
     fn static_assets() {
