@@ -82,6 +82,8 @@ fn add_group(state: &mut PeriodState, g: &RowGroup, detail: bool) {
             ua_device: device.get(i),
             referrer_host: referrer.get(i),
             user_agent_hash: None,
+            agent_id: None,
+            referrer_id: None,
         };
         if detail {
             state.add(&facts);

@@ -69,6 +69,12 @@ pub struct RowFacts<'a> {
     /// `distinct_key(&[user_agent or ""])`, when the caller has it cached (it is computed from
     /// `user_agent` otherwise).
     pub user_agent_hash: Option<u128>,
+    /// A caller's id for this row's `(ua_browser, ua_os, ua_device, is_bot)`: the same id must
+    /// always come with the same four values (a cache entry's id, say). The state then finds
+    /// the agent group by the id instead of hashing and comparing the four values.
+    pub agent_id: Option<u64>,
+    /// A caller's id for this row's `referrer_host`, with the same rule as `agent_id`.
+    pub referrer_id: Option<u64>,
 }
 
 fn sketch() -> DDSketch {
@@ -275,12 +281,16 @@ impl AgentRef<'_> {
     }
 }
 
-/// 128-bit hashes (clients, user agents) → dense ids: open addressing with the key and its id
-/// side by side, so a lookup touches one slot (this table is probed once or twice per row).
+/// 128-bit hashes (clients, user agents) → dense ids: open addressing with 16-byte slots, so a
+/// lookup touches one cache line of a table half the size a `(u128, u32)` slot would need
+/// (this table is probed once or twice per row). A slot holds 96 bits of the key, which tell
+/// keys apart (two of a million keys share them with odds near 1e-17); the full keys stay in
+/// `keys` for merging.
 #[derive(Debug, Clone, Default)]
 struct HashIds {
-    /// `(key, id + 1)`; id 0 marks an empty slot. Length a power of two, at most half full.
-    slots: Vec<(u128, u32)>,
+    /// `(low 64 bits, next 32 bits, id + 1)`; id 0 marks an empty slot. Length a power of two,
+    /// at most half full.
+    slots: Vec<(u64, u32, u32)>,
     keys: Vec<u128>,
 }
 
@@ -291,17 +301,18 @@ impl HashIds {
             self.grow();
         }
         let mask = self.slots.len() - 1;
+        let (lo, mid) = (key as u64, (key >> 64) as u32);
         // the low bits of a 128-bit hash are uniform already
-        let mut i = key as usize & mask;
+        let mut i = lo as usize & mask;
         loop {
-            let (k, id) = self.slots[i];
+            let (l, m, id) = self.slots[i];
             if id == 0 {
                 let new = u32::try_from(self.keys.len()).unwrap_or(u32::MAX - 1);
-                self.slots[i] = (key, new + 1);
+                self.slots[i] = (lo, mid, new + 1);
                 self.keys.push(key);
                 return new;
             }
-            if k == key {
+            if l == lo && m == mid {
                 return id - 1;
             }
             i = (i + 1) & mask;
@@ -310,20 +321,26 @@ impl HashIds {
 
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(64);
-        self.slots = vec![(0, 0); size];
+        self.slots = vec![(0, 0, 0); size];
         let mask = size - 1;
         for (id, key) in self.keys.iter().enumerate() {
-            let mut i = *key as usize & mask;
-            while self.slots[i].1 != 0 {
+            let mut i = *key as u64 as usize & mask;
+            while self.slots[i].2 != 0 {
                 i = (i + 1) & mask;
             }
-            self.slots[i] = (*key, u32::try_from(id + 1).unwrap_or(u32::MAX));
+            self.slots[i] = (*key as u64, (*key >> 64) as u32, u32::try_from(id + 1).unwrap_or(u32::MAX));
         }
     }
 
     fn len(&self) -> usize {
         self.keys.len()
     }
+}
+
+/// Caller ids ([`RowFacts::agent_id`]) → group ids, for the groups a caller names by id.
+#[derive(Debug, Clone, Default)]
+struct IdGroups {
+    map: HashMap<u64, u32, GroupHasher>,
 }
 
 /// Group keys (paths, agent families, referrer hosts) → dense ids, with their counts.
@@ -562,6 +579,8 @@ pub struct PeriodState {
     paths: GroupIds<Option<String>, PathTotals>,
     agents: GroupIds<AgentKey, u64>,
     referrers: GroupIds<Option<String>, u64>,
+    agent_ids: IdGroups,
+    referrer_ids: IdGroups,
     status_dense: Vec<(u64, u64)>,
     status_other: BTreeMap<Option<i64>, (u64, u64)>,
     pairs: Pairs,
@@ -641,10 +660,29 @@ impl PeriodState {
                 e.1 += bytes;
             }
         }
-        let key = AgentRef(r.ua_browser, r.ua_os, r.ua_device, r.is_bot);
-        let agent = self.agents.id_of(&key, || key.to_owned_key());
+        let agent = match r.agent_id.and_then(|id| self.agent_ids.map.get(&id).copied()) {
+            Some(g) => g,
+            None => {
+                let key = AgentRef(r.ua_browser, r.ua_os, r.ua_device, r.is_bot);
+                let g = self.agents.id_of(&key, || key.to_owned_key());
+                if let Some(id) = r.agent_id {
+                    self.agent_ids.map.insert(id, g);
+                }
+                g
+            }
+        };
         self.agents.counts[agent as usize] += 1;
-        let referrer = self.referrers.id_of(&TextRef(r.referrer_host), || r.referrer_host.map(str::to_owned));
+        let referrer = match r.referrer_id.and_then(|id| self.referrer_ids.map.get(&id).copied()) {
+            Some(g) => g,
+            None => {
+                let g =
+                    self.referrers.id_of(&TextRef(r.referrer_host), || r.referrer_host.map(str::to_owned));
+                if let Some(id) = r.referrer_id {
+                    self.referrer_ids.map.insert(id, g);
+                }
+                g
+            }
+        };
         self.referrers.counts[referrer as usize] += 1;
         if let Some(c) = client {
             self.pairs.pending.extend([

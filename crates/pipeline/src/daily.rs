@@ -692,6 +692,9 @@ pub fn run_daily(store: &Store, options: &DailyOptions) -> Result<DailyReport, P
             work.push((meta, *date));
         }
     }
+    if !work.is_empty() {
+        crate::agent::prewarm_agents();
+    }
     let done = std::sync::atomic::AtomicUsize::new(0);
     let lines = std::sync::atomic::AtomicU64::new(0);
     let accumulators = options.shard.is_none().then(Accumulators::new);

@@ -320,6 +320,9 @@ pub(crate) fn write_access_row(
         f.client_ip = ip;
         f.user_agent = ua.map(|e| &*e.text.text);
         f.user_agent_hash = ua.map(|e| e.distinct);
+        // a cache entry's id stands for its families and host (they never change)
+        f.agent_id = ua.map(|e| e.text.id);
+        f.referrer_id = referrer.map(|e| e.text.id);
         f.status = status.map(i64::from);
         f.bytes = bytes;
         f.method = r.method();
