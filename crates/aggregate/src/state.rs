@@ -389,7 +389,7 @@ impl<K: Hash + Eq + Clone, C: Default> GroupIds<K, C> {
     }
 }
 
-/// Pair kinds, the top two bits of a pair key.
+/// Pair kinds: which of a state's four pair sets a key belongs to.
 const VISITOR: u64 = 0;
 const PATH: u64 = 1;
 const AGENT: u64 = 2;
@@ -484,11 +484,16 @@ impl Widths {
     }
 }
 
-/// Distinct pair keys: a sorted run without duplicates, plus keys not sorted in yet.
+/// Distinct pair keys: a sorted run without duplicates, plus keys not sorted in yet. The
+/// buffers a compaction needs are kept and reused, so memory settles at a few times the
+/// distinct count instead of churning through fresh allocations.
 #[derive(Debug, Clone, Default)]
 struct Pairs {
     unique: Vec<u64>,
     pending: Vec<u64>,
+    /// Radix-sort scratch and the next distinct run, reused across compactions.
+    scratch: Vec<u64>,
+    spare: Vec<u64>,
 }
 
 impl Pairs {
@@ -503,20 +508,20 @@ impl Pairs {
         if self.pending.is_empty() {
             return;
         }
-        let mut scratch = Vec::new();
         if widths.fits() {
             for k in &mut self.pending {
                 *k = widths.pack(*k);
             }
-            radix_sort(&mut self.pending, &mut scratch);
+            radix_sort(&mut self.pending, &mut self.scratch);
             for k in &mut self.pending {
                 *k = widths.unpack(*k);
             }
         } else {
-            radix_sort(&mut self.pending, &mut scratch);
+            radix_sort(&mut self.pending, &mut self.scratch);
         }
         self.pending.dedup();
-        self.unique = merge_sorted(&self.unique, &self.pending);
+        merge_sorted(&self.unique, &self.pending, &mut self.spare);
+        std::mem::swap(&mut self.unique, &mut self.spare);
         self.pending.clear();
     }
 
@@ -531,9 +536,10 @@ impl Pairs {
     }
 }
 
-/// The union of two sorted runs without duplicates.
-fn merge_sorted(a: &[u64], b: &[u64]) -> Vec<u64> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
+/// The union of two sorted runs without duplicates, into `out` (cleared first).
+fn merge_sorted(a: &[u64], b: &[u64], out: &mut Vec<u64>) {
+    out.clear();
+    out.reserve(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
@@ -554,7 +560,6 @@ fn merge_sorted(a: &[u64], b: &[u64]) -> Vec<u64> {
     }
     out.extend_from_slice(&a[i..]);
     out.extend_from_slice(&b[j..]);
-    out
 }
 
 /// Per-path counts without the distinct clients (those are pairs).
@@ -583,7 +588,9 @@ pub struct PeriodState {
     referrer_ids: IdGroups,
     status_dense: Vec<(u64, u64)>,
     status_other: BTreeMap<Option<i64>, (u64, u64)>,
-    pairs: Pairs,
+    /// Distinct pairs of each kind, indexed by [`VISITOR`], [`PATH`], [`AGENT`], [`REFERRER`]
+    /// (their keys carry the kind as 0: each kind sorts on its own).
+    pairs: [Pairs; 4],
 }
 
 /// The distinct counts of a state, resolved in one pass over its pairs.
@@ -596,21 +603,25 @@ struct Distinct {
 }
 
 impl PeriodState {
-    /// The widths the state's ids need in a pair key.
-    fn widths(&self) -> Widths {
-        let groups = self.agents_text.len().max(self.paths.keys.len()).max(self.agents.keys.len());
-        Widths {
-            group: id_bits(groups.max(self.referrers.keys.len())).min(30),
-            client: id_bits(self.clients.len()),
-        }
+    /// The widths the state's ids need in a pair key of a kind.
+    fn widths(&self, kind: u64) -> Widths {
+        let groups = match kind {
+            VISITOR => self.agents_text.len(),
+            PATH => self.paths.keys.len(),
+            AGENT => self.agents.keys.len(),
+            _ => self.referrers.keys.len(),
+        };
+        Widths { group: id_bits(groups).min(30), client: id_bits(self.clients.len()) }
     }
 
-    /// Sorts buffered pair keys into the distinct run when the buffer is full.
+    /// Sorts buffered pair keys into the distinct runs when a buffer is full.
     #[inline]
     fn maybe_compact(&mut self) {
-        if self.pairs.full() {
-            let widths = self.widths();
-            self.pairs.compact(widths);
+        for kind in [VISITOR, PATH, AGENT, REFERRER] {
+            if self.pairs[kind as usize].full() {
+                let widths = self.widths(kind);
+                self.pairs[kind as usize].compact(widths);
+            }
         }
     }
 
@@ -621,7 +632,7 @@ impl PeriodState {
         let client = self.clients.id(xxh3_128(ip.as_bytes()));
         let ua = r.user_agent_hash.unwrap_or_else(|| xxh3_128(r.user_agent.unwrap_or("").as_bytes()));
         let agent = self.agents_text.id(ua);
-        self.pairs.pending.push(pair(VISITOR, agent, client));
+        self.pairs[VISITOR as usize].pending.push(pair(0, agent, client));
         Some(client)
     }
 
@@ -685,11 +696,9 @@ impl PeriodState {
         };
         self.referrers.counts[referrer as usize] += 1;
         if let Some(c) = client {
-            self.pairs.pending.extend([
-                pair(PATH, path, c),
-                pair(AGENT, agent, c),
-                pair(REFERRER, referrer, c),
-            ]);
+            self.pairs[PATH as usize].pending.push(pair(0, path, c));
+            self.pairs[AGENT as usize].pending.push(pair(0, agent, c));
+            self.pairs[REFERRER as usize].pending.push(pair(0, referrer, c));
         }
         self.maybe_compact();
     }
@@ -751,25 +760,40 @@ impl PeriodState {
             s.1 += b;
         }
         let ids = |map: &[u32], i: u32| map.get(i as usize).copied().unwrap_or(i);
-        for key in o.pairs.unique.iter().chain(&o.pairs.pending) {
-            let (tag, group, client) = unpair(*key);
-            let group = match tag {
-                VISITOR => ids(&agents_text, group),
-                PATH => ids(&paths, group),
-                AGENT => ids(&agents, group),
-                _ => ids(&referrers, group),
+        for kind in [VISITOR, PATH, AGENT, REFERRER] {
+            let groups: &[u32] = match kind {
+                VISITOR => &agents_text,
+                PATH => &paths,
+                AGENT => &agents,
+                _ => &referrers,
             };
-            self.pairs.pending.push(pair(tag, group, ids(&clients, client)));
+            let (theirs, ours) = (&o.pairs[kind as usize], &mut self.pairs[kind as usize]);
+            ours.pending.reserve(theirs.unique.len() + theirs.pending.len());
+            for key in theirs.unique.iter().chain(&theirs.pending) {
+                let (_, group, client) = unpair(*key);
+                ours.pending.push(pair(0, ids(groups, group), ids(&clients, client)));
+            }
         }
-        let widths = self.widths();
-        self.pairs.compact(widths);
+        self.compact();
     }
 
-    /// Sorts every buffered pair into the distinct run, so reading the distinct counts costs
-    /// one pass (they are correct either way; without this each read sorts a copy).
+    /// Sorts every buffered pair into the distinct runs (the four kinds in parallel), so
+    /// reading the distinct counts costs one pass (they are correct either way; without this
+    /// each read sorts a copy).
     pub fn compact(&mut self) {
-        let widths = self.widths();
-        self.pairs.compact(widths);
+        let widths = [VISITOR, PATH, AGENT, REFERRER].map(|k| self.widths(k));
+        let [v, p, a, r] = &mut self.pairs;
+        rayon::join(
+            || rayon::join(|| v.compact(widths[0]), || p.compact(widths[1])),
+            || rayon::join(|| a.compact(widths[2]), || r.compact(widths[3])),
+        );
+    }
+
+    /// Pair keys the state holds (its distinct runs and buffers; 8 bytes each, and about as
+    /// many again in reusable buffers): a measure of its memory.
+    #[must_use]
+    pub fn pair_keys(&self) -> usize {
+        self.pairs.iter().map(|p| p.unique.len() + p.pending.len()).sum()
     }
 
     /// Distinct client addresses.
@@ -785,28 +809,22 @@ impl PeriodState {
     }
 
     fn distinct(&self) -> Distinct {
-        let mut d = Distinct {
-            visitors: 0,
-            paths: vec![0; self.paths.keys.len()],
-            agents: vec![0; self.agents.keys.len()],
-            referrers: vec![0; self.referrers.keys.len()],
-        };
-        for key in self.pairs.sorted(self.widths()).iter() {
-            let (tag, group, _) = unpair(*key);
-            let slot = match tag {
-                VISITOR => {
-                    d.visitors += 1;
-                    continue;
+        /// Distinct clients per group: a run of keys per group in the sorted pairs.
+        fn per_group(state: &PeriodState, kind: u64, groups: usize) -> Vec<u64> {
+            let mut counts = vec![0; groups];
+            for key in state.pairs[kind as usize].sorted(state.widths(kind)).iter() {
+                if let Some(n) = counts.get_mut(unpair(*key).1 as usize) {
+                    *n += 1;
                 }
-                PATH => d.paths.get_mut(group as usize),
-                AGENT => d.agents.get_mut(group as usize),
-                _ => d.referrers.get_mut(group as usize),
-            };
-            if let Some(n) = slot {
-                *n += 1;
             }
+            counts
         }
-        d
+        Distinct {
+            visitors: self.pairs[VISITOR as usize].sorted(self.widths(VISITOR)).len() as u64,
+            paths: per_group(self, PATH, self.paths.keys.len()),
+            agents: per_group(self, AGENT, self.agents.keys.len()),
+            referrers: per_group(self, REFERRER, self.referrers.keys.len()),
+        }
     }
 
     /// Requests and bytes per status (`None`: no status).

@@ -92,7 +92,7 @@ type VarParts = (OffsetsBuffer<i32>, Vec<u8>, Option<arrow2::bitmap::Bitmap>);
 const MAX_VALUES: usize = i32::MAX as usize;
 
 impl VarBuilder {
-    #[inline]
+    #[inline(always)]
     fn push_value(&mut self, b: &[u8]) -> Result<(), Overflow> {
         self.data.extend_from_slice(b);
         if self.data.len() > MAX_VALUES {
@@ -105,7 +105,7 @@ impl VarBuilder {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_null(&mut self) {
         let rows = self.offsets.len() - 1;
         let valid = self.validity.get_or_insert_with(|| {
@@ -117,7 +117,7 @@ impl VarBuilder {
         self.offsets.push(self.data.len() as i32);
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, v: Option<&[u8]>) -> Result<(), Overflow> {
         match v {
             Some(b) => self.push_value(b),
@@ -156,7 +156,7 @@ struct BoolBuilder {
 }
 
 impl BoolBuilder {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, v: Option<bool>) {
         match v {
             Some(x) => {
@@ -212,7 +212,7 @@ impl DictBuilder {
     }
 
     /// A value the caller identifies by a [`dict_id`].
-    #[inline]
+    #[inline(always)]
     fn push_id(&mut self, value: &str, id: u64) -> Result<(), Overflow> {
         if self.recent.is_empty() {
             self.recent = vec![(0, 0); RECENT];
@@ -265,7 +265,7 @@ impl DictBuilder {
         Ok(k)
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, value: &str) -> Result<(), Overflow> {
         let key = self.key_of(value)?;
         self.keys.push(key as i32);
@@ -275,7 +275,7 @@ impl DictBuilder {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_null(&mut self) {
         let validity = self.validity.get_or_insert_with(|| {
             let mut v = MutableBitmap::with_capacity(self.keys.capacity());
@@ -405,14 +405,14 @@ impl RowWriter<'_> {
     }
 
     /// The next column and its statistics.
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> (usize, Option<(&mut Builder, &mut ColStats)>) {
         let i = self.col;
         self.col += 1;
         (i, self.b.cols.get_mut(i).zip(self.b.stats.get_mut(i)))
     }
 
-    #[inline]
+    #[inline(always)]
     fn null_ok(&mut self, col: usize) -> bool {
         let ok = self.b.def.columns.get(col).is_some_and(|c| c.nullable);
         if !ok {
@@ -422,7 +422,7 @@ impl RowWriter<'_> {
     }
 
     /// An integer or timestamp (microseconds) value; `None` is NULL.
-    #[inline]
+    #[inline(always)]
     pub fn int(&mut self, v: Option<i64>) -> &mut Self {
         let (i, col) = self.next();
         let Some((b, st)) = col else {
@@ -469,7 +469,7 @@ impl RowWriter<'_> {
     }
 
     /// A boolean; `None` is NULL.
-    #[inline]
+    #[inline(always)]
     pub fn bool(&mut self, v: Option<bool>) -> &mut Self {
         let (i, col) = self.next();
         match col {
@@ -486,7 +486,7 @@ impl RowWriter<'_> {
     }
 
     /// A float; `None` is NULL.
-    #[inline]
+    #[inline(always)]
     pub fn float(&mut self, v: Option<f64>) -> &mut Self {
         let (i, col) = self.next();
         match col {
@@ -503,7 +503,7 @@ impl RowWriter<'_> {
     }
 
     /// Text, for a plain or a dictionary column; `None` is NULL.
-    #[inline]
+    #[inline(always)]
     pub fn str(&mut self, v: Option<&str>) -> &mut Self {
         self.text(v, None)
     }
@@ -511,7 +511,7 @@ impl RowWriter<'_> {
     /// Text with the caller's id for it (from [`dict_id`]; the same id must always come with
     /// the same text). A dictionary column finds a value seen before by its id alone; a plain
     /// column ignores the id.
-    #[inline]
+    #[inline(always)]
     pub fn dict_id(&mut self, v: Option<(&str, u64)>) -> &mut Self {
         match v {
             Some((s, id)) => self.text(Some(s), Some(id)),
@@ -521,7 +521,7 @@ impl RowWriter<'_> {
 
     /// Text with the caller's id for it when it has one ([`dict_id`](Self::dict_id) then,
     /// [`str`](Self::str) otherwise).
-    #[inline]
+    #[inline(always)]
     pub fn dict_opt(&mut self, v: Option<(&str, Option<u64>)>) -> &mut Self {
         match v {
             Some((s, id)) => self.text(Some(s), id),
@@ -529,7 +529,7 @@ impl RowWriter<'_> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn text(&mut self, v: Option<&str>, id: Option<u64>) -> &mut Self {
         let i = self.col;
         self.col += 1;
@@ -560,7 +560,7 @@ impl RowWriter<'_> {
     /// UTF-8 text given as bytes, for a plain text column: the bytes are not checked here but
     /// when the batch is finished, all at once (text that is not UTF-8 fails
     /// [`finish`](BatchBuilder::finish)). For callers that know their bytes are ASCII.
-    #[inline]
+    #[inline(always)]
     pub fn utf8_bytes(&mut self, v: Option<&[u8]>) -> &mut Self {
         let i = self.col;
         match (self.b.cols.get_mut(i), v) {
@@ -586,7 +586,7 @@ impl RowWriter<'_> {
 
     /// `text` when given, else `bytes` (see [`utf8_bytes`](Self::utf8_bytes)); NULL when
     /// neither is.
-    #[inline]
+    #[inline(always)]
     pub fn text_or_bytes(&mut self, text: Option<&str>, bytes: Option<&[u8]>) -> &mut Self {
         match text {
             Some(t) => self.str(Some(t)),
@@ -595,7 +595,7 @@ impl RowWriter<'_> {
     }
 
     /// Counts a NULL of column `i` (and reports it if the column is not nullable).
-    #[inline]
+    #[inline(always)]
     fn counted_null(&mut self, i: usize) {
         if let Some(st) = self.b.stats.get_mut(i) {
             st.nulls += 1;
@@ -604,7 +604,7 @@ impl RowWriter<'_> {
     }
 
     /// Bytes, for a binary column; `None` is NULL.
-    #[inline]
+    #[inline(always)]
     pub fn bytes(&mut self, v: Option<&[u8]>) -> &mut Self {
         let (i, col) = self.next();
         match col {

@@ -34,11 +34,33 @@ type DayStates = Vec<(Date, PeriodState)>;
 /// segment.
 struct Accumulators {
     slots: Vec<std::sync::Mutex<DayStates>>,
+    /// Pair keys a worker's states may hold before they are merged ([`FLUSH_PAIRS`]).
+    flush_pairs: usize,
+    /// Where a worker's states go when they grow past [`FLUSH_PAIRS`]: memory stays about
+    /// one day's distinct pairs plus a bounded amount per worker, whatever the thread count.
+    merged: std::sync::Mutex<BTreeMap<Date, PeriodState>>,
+}
+
+/// Pair keys (8 bytes each, a few buffers of them) a worker's states may hold before they are
+/// merged into the shared states, by default.
+const FLUSH_PAIRS: usize = 2 << 20;
+
+fn merge_into(days: &mut BTreeMap<Date, PeriodState>, date: Date, state: PeriodState) {
+    match days.entry(date) {
+        std::collections::btree_map::Entry::Vacant(e) => {
+            e.insert(state);
+        }
+        std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().merge(&state),
+    }
 }
 
 impl Accumulators {
-    fn new() -> Self {
-        Accumulators { slots: (0..rayon::current_num_threads().max(1)).map(|_| Default::default()).collect() }
+    fn new(flush_pairs: usize) -> Self {
+        Accumulators {
+            slots: (0..rayon::current_num_threads().max(1)).map(|_| Default::default()).collect(),
+            flush_pairs,
+            merged: Default::default(),
+        }
     }
 
     /// The calling worker's states.
@@ -47,17 +69,23 @@ impl Accumulators {
         self.slots[i].lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Moves a worker's states into the shared ones once they are large.
+    fn flush_if_large(&self, states: &mut DayStates) {
+        if states.iter().map(|(_, s)| s.pair_keys()).sum::<usize>() < self.flush_pairs {
+            return;
+        }
+        let mut merged = self.merged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (date, state) in states.drain(..) {
+            merge_into(&mut merged, date, state);
+        }
+    }
+
     /// Every thread's state of each date, merged.
     fn into_days(self) -> BTreeMap<Date, PeriodState> {
-        let mut days: BTreeMap<Date, PeriodState> = BTreeMap::new();
+        let mut days = self.merged.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         for slot in self.slots {
             for (date, state) in slot.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
-                match days.entry(date) {
-                    std::collections::btree_map::Entry::Vacant(e) => {
-                        e.insert(state);
-                    }
-                    std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().merge(&state),
-                }
+                merge_into(&mut days, date, state);
             }
         }
         for day in days.values_mut() {
@@ -108,6 +136,10 @@ pub struct DailyOptions {
     /// Anonymize client addresses (curated `client`/`client_ip`, and the leading address of
     /// rejected lines) before anything is written.
     pub anonymize_ip: Option<IpAnonymizer>,
+    /// Pair keys (distinct client/group pairs, 8 bytes each) a worker's daily states may hold
+    /// before they merge into the run's shared states (default 2 Mi): bounds the memory of
+    /// the daily states at about one day's distinct pairs plus this much per worker.
+    pub daily_flush_pairs: usize,
 }
 
 /// One shard of a sharded run: shard `index` of `count` (`0 <= index < count`).
@@ -153,6 +185,7 @@ impl std::fmt::Debug for DailyOptions {
             .field("shard", &self.shard)
             .field("aggregates_only", &self.aggregates_only)
             .field("anonymize_ip", &self.anonymize_ip)
+            .field("daily_flush_pairs", &self.daily_flush_pairs)
             .finish_non_exhaustive()
     }
 }
@@ -171,6 +204,7 @@ impl DailyOptions {
             shard: None,
             aggregates_only: false,
             anonymize_ip: None,
+            daily_flush_pairs: FLUSH_PAIRS,
         }
     }
 }
@@ -565,6 +599,9 @@ fn ingest_segment(
             &rejects.finish()?,
         )?);
     }
+    if let (Some(acc), Some(states)) = (target.accumulators, states.as_deref_mut()) {
+        acc.flush_if_large(states);
+    }
     Ok(out)
 }
 
@@ -697,7 +734,7 @@ pub fn run_daily(store: &Store, options: &DailyOptions) -> Result<DailyReport, P
     }
     let done = std::sync::atomic::AtomicUsize::new(0);
     let lines = std::sync::atomic::AtomicU64::new(0);
-    let accumulators = options.shard.is_none().then(Accumulators::new);
+    let accumulators = options.shard.is_none().then(|| Accumulators::new(options.daily_flush_pairs));
     let buffers = Buffers::default();
     let outputs: Vec<ObjectOutput> = work
         .par_iter()
