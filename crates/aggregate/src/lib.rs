@@ -122,6 +122,8 @@ pub fn compute_hours(
                 add_group(&mut state, &group, detail);
                 Ok(())
             })?;
+            // sort the distinct pairs here, on this hour's worker
+            state.compact();
             Ok(((date, hour), state))
         })
         .collect()
@@ -177,10 +179,7 @@ pub fn refresh_hours(
     hours: &[(Date, u8)],
     job: &str,
 ) -> Result<CommitOutcome, AggregateError> {
-    let mut states = compute_hours(store, hours, false)?;
-    for (_, state) in &mut states {
-        state.compact();
-    }
+    let states = compute_hours(store, hours, false)?;
     let table = Table::new(store, &HOURLY_TRAFFIC);
     let batches = states
         .iter()

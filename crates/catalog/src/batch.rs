@@ -215,7 +215,9 @@ impl DictBuilder {
     #[inline(always)]
     fn push_id(&mut self, value: &str, id: u64) -> Result<(), Overflow> {
         if self.recent.is_empty() {
-            self.recent = vec![(0, 0); RECENT];
+            // written out, not lazily zeroed: read-before-write of kernel zero pages costs a
+            // copy-on-write fault and a TLB flush on every core
+            self.recent.resize(RECENT, (0, 0));
         }
         let slot = (id as usize) & (RECENT - 1);
         let tagged = id.wrapping_add(1);
