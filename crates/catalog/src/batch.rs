@@ -559,43 +559,6 @@ impl RowWriter<'_> {
         self
     }
 
-    /// UTF-8 text given as bytes, for a plain text column: the bytes are not checked here but
-    /// when the batch is finished, all at once (text that is not UTF-8 fails
-    /// [`finish`](BatchBuilder::finish)). For callers that know their bytes are ASCII.
-    #[inline(always)]
-    pub fn utf8_bytes(&mut self, v: Option<&[u8]>) -> &mut Self {
-        let i = self.col;
-        match (self.b.cols.get_mut(i), v) {
-            (Some(Builder::Utf8(a)), Some(b)) => {
-                self.col += 1;
-                if let Err(e) = a.push_value(b) {
-                    self.mismatch(i, e.0);
-                }
-                self
-            }
-            // dictionary columns need the text itself
-            (_, Some(b)) => match std::str::from_utf8(b) {
-                Ok(s) => self.str(Some(s)),
-                Err(_) => {
-                    self.col += 1;
-                    self.mismatch(i, "bytes that are not UTF-8");
-                    self
-                }
-            },
-            (_, None) => self.str(None),
-        }
-    }
-
-    /// `text` when given, else `bytes` (see [`utf8_bytes`](Self::utf8_bytes)); NULL when
-    /// neither is.
-    #[inline(always)]
-    pub fn text_or_bytes(&mut self, text: Option<&str>, bytes: Option<&[u8]>) -> &mut Self {
-        match text {
-            Some(t) => self.str(Some(t)),
-            None => self.utf8_bytes(bytes),
-        }
-    }
-
     /// Counts a NULL of column `i` (and reports it if the column is not nullable).
     #[inline(always)]
     fn counted_null(&mut self, i: usize) {

@@ -36,6 +36,7 @@ mod ddl;
 mod delta;
 mod error;
 mod layout;
+mod pages;
 mod parquet;
 mod reader;
 mod schema;

@@ -11,15 +11,20 @@
 //! group adds no repetition or definition level, so dropping the extra level in the footer's
 //! schema (and in the column paths) describes the very same pages the standard way.
 //!
-//! The same rewrite mends another arrow2 0.18 defect: for dictionary-encoded columns it
-//! records the null count of the dictionary values (always 0) instead of the rows'. A reader
-//! trusting that would skip row groups for `col IS NULL`. We put the true per-row-group null
-//! count in the footer and drop those columns' column-index references (their page-level null
-//! counts are wrong the same way), so no reader can use a wrong count.
+//! The same rewrite mends two more arrow2 0.18 / parquet2 0.17 defects. For dictionary-encoded
+//! columns arrow2 records the null count of the dictionary values (always 0) instead of the
+//! rows'; a reader trusting that would skip row groups for `col IS NULL`. And both compare
+//! texts by their common prefix only (`"v9"` and `"v99"` compare equal), so a text column's
+//! min/max may leave out values the row group holds, and a reader would skip a group for
+//! `col = 'v99'` that has such rows. We put true per-row-group null counts and bytewise
+//! min/max of every text column in the footer (flat columns' pages come from
+//! [`crate::pages`], whose page statistics are right; dictionary columns' column-index
+//! references are dropped, their page statistics being arrow2's), so no reader can use a
+//! wrong count or bound.
 
 use std::path::Path;
 
-use arrow2::array::Array;
+use arrow2::array::{Array, DictionaryArray, Utf8Array};
 use arrow2::chunk::Chunk;
 use arrow2::datatypes::{DataType, Schema};
 use arrow2::io::parquet::write::{
@@ -34,6 +39,7 @@ use parquet_format_safe::{ColumnOrder, ConvertedType, FieldRepetitionType, FileM
 
 use crate::batch::{arrow_schema, Batch};
 use crate::error::{format_err, CatalogError};
+use crate::pages::TextStats;
 
 /// Compression codec for data pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +100,19 @@ pub(crate) fn encode_arrow(
     opts: &WriteOptions,
     name: &str,
 ) -> Result<Vec<u8>, CatalogError> {
+    encode_arrow_with(schema, chunk, total, opts, name, true)
+}
+
+/// [`encode_arrow`]; with `own_pages` flat columns are encoded by [`crate::pages`], else
+/// every column by arrow2 (the tests compare the two).
+pub(crate) fn encode_arrow_with(
+    schema: &Schema,
+    chunk: &Chunk<Box<dyn Array>>,
+    total: usize,
+    opts: &WriteOptions,
+    name: &str,
+    own_pages: bool,
+) -> Result<Vec<u8>, CatalogError> {
     let compression = match opts.codec {
         Codec::Zstd(level) => {
             let level = ZstdLevel::try_new(level).map_err(|e| CatalogError::Format {
@@ -122,39 +141,44 @@ pub(crate) fn encode_arrow(
         })
         .collect();
     let step = opts.row_group_rows.max(1);
-    // true null counts of dictionary columns, per row group
-    let dict_nulls: Vec<Vec<Option<i64>>> = (0..total.max(1))
-        .step_by(step)
-        .map(|start| {
-            let len = step.min(total - start.min(total));
-            chunk
-                .arrays()
-                .iter()
-                .map(|a| {
-                    matches!(a.data_type(), DataType::Dictionary(..)).then(|| {
-                        i64::try_from(a.sliced(start.min(total), len).null_count()).unwrap_or(i64::MAX)
-                    })
-                })
-                .collect()
-        })
-        .collect();
     let types: Vec<ParquetType> =
         schema.fields.iter().map(to_parquet_type).collect::<Result<_, _>>().map_err(format_err(name))?;
     let mut writer = FileWriter::try_new(Vec::with_capacity(1 << 20), schema.clone(), options)
         .map_err(format_err(name))?;
     let mut zstd = PageCompressor::new(opts.codec, compression, name)?;
+    // footer statistics to mend, per row group and leaf column
+    let mut fixes: Vec<Vec<Option<FooterFix>>> = Vec::new();
     for start in (0..total.max(1)).step_by(step) {
         let len = step.min(total - start.min(total));
         let mut columns = Vec::new();
+        let mut group_fixes = Vec::new();
         for ((array, ty), encoding) in chunk.arrays().iter().zip(&types).zip(&encodings) {
             let array = array.sliced(start.min(total), len);
+            if let Some((pages, text)) =
+                own_pages.then(|| crate::pages::flat_pages(array.as_ref(), ty, opts.page_bytes)).flatten()
+            {
+                columns.push(pages.into_iter().map(|p| zstd.compress(p)).collect::<Result<Vec<_>, _>>()?);
+                group_fixes.push(text.map(|stats| FooterFix { stats, drop_column_index: false }));
+                continue;
+            }
+            if let Some((pages, stats)) =
+                own_pages.then(|| crate::pages::dict_pages(array.as_ref(), ty)).flatten()
+            {
+                columns.push(pages.into_iter().map(|p| zstd.compress(p)).collect::<Result<Vec<_>, _>>()?);
+                group_fixes.push(Some(FooterFix { stats, drop_column_index: false }));
+                continue;
+            }
+            let mut dict =
+                dict_stats(array.as_ref()).map(|stats| FooterFix { stats, drop_column_index: true });
             for pages in array_to_columns(array, ty.clone(), options, encoding).map_err(format_err(name))? {
                 let compressed = pages
                     .map(|page| zstd.compress(page.map_err(format_err(name))?))
                     .collect::<Result<Vec<CompressedPage>, CatalogError>>()?;
                 columns.push(compressed);
+                group_fixes.push(dict.take());
             }
         }
+        fixes.push(group_fixes);
         let group =
             DynIter::new(columns.into_iter().map(|pages| {
                 Ok(DynStreamingIterator::new(Pages { pages: pages.into_iter(), current: None }))
@@ -163,7 +187,7 @@ pub(crate) fn encode_arrow(
     }
     writer.end(None).map_err(format_err(name))?;
     let (mut file, metadata) = writer.into_inner_and_metadata();
-    rewrite_footer(&mut file, metadata, &dict_nulls, name)?;
+    rewrite_footer(&mut file, metadata, &fixes, name)?;
     Ok(file)
 }
 
@@ -290,26 +314,58 @@ fn normalize_maps(metadata: &mut FileMetaData) {
     }
 }
 
+/// A text column chunk's statistics as the footer should state them (see the module docs),
+/// and whether its column index must go (a dictionary column's, whose page statistics arrow2
+/// wrote).
+struct FooterFix {
+    stats: TextStats,
+    drop_column_index: bool,
+}
+
+/// [`TextStats`] of a text dictionary column: over the values its rows use.
+fn dict_stats(array: &dyn Array) -> Option<TextStats> {
+    let dict = array.as_any().downcast_ref::<DictionaryArray<i32>>()?;
+    let values = dict.values().as_any().downcast_ref::<Utf8Array<i32>>()?;
+    let mut used = vec![false; values.len()];
+    for (i, &k) in dict.keys().values().iter().enumerate() {
+        if dict.is_valid(i) {
+            if let Some(u) = usize::try_from(k).ok().and_then(|k| used.get_mut(k)) {
+                *u = true;
+            }
+        }
+    }
+    let mut stats = TextStats::new(array.null_count());
+    for (k, _) in used.iter().enumerate().filter(|(_, u)| **u) {
+        stats.add(values.value(k).as_bytes());
+    }
+    Some(stats)
+}
+
 /// Replaces the footer of a finished Parquet file (in memory) with `metadata` plus column
 /// orders.
 fn rewrite_footer(
     file: &mut Vec<u8>,
     mut metadata: FileMetaData,
-    dict_nulls: &[Vec<Option<i64>>],
+    fixes: &[Vec<Option<FooterFix>>],
     name: &str,
 ) -> Result<(), CatalogError> {
     // the root schema element has children; the childless ones are the leaf columns
     let leaves = metadata.schema.iter().filter(|e| e.num_children.unwrap_or(0) == 0).count();
     metadata.column_orders = Some(vec![ColumnOrder::TYPEORDER(TypeDefinedOrder {}); leaves]);
     normalize_maps(&mut metadata);
-    for (group, nulls) in metadata.row_groups.iter_mut().zip(dict_nulls) {
-        for (chunk, n) in group.columns.iter_mut().zip(nulls) {
-            let Some(n) = n else { continue };
+    for (group, fixes) in metadata.row_groups.iter_mut().zip(fixes) {
+        for (chunk, fix) in group.columns.iter_mut().zip(fixes) {
+            let Some(fix) = fix else { continue };
             if let Some(stats) = chunk.meta_data.as_mut().and_then(|m| m.statistics.as_mut()) {
-                stats.null_count = Some(*n);
+                stats.null_count = Some(fix.stats.nulls);
+                stats.min_value.clone_from(&fix.stats.min);
+                stats.max_value.clone_from(&fix.stats.max);
+                (stats.min, stats.max) = (None, None);
             }
-            chunk.column_index_offset = None;
-            chunk.column_index_length = None;
+            if fix.drop_column_index {
+                chunk.column_index_offset = None;
+                chunk.column_index_length = None;
+            }
         }
     }
     let bad =

@@ -56,15 +56,37 @@ pub fn unescape(b: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// The bytes as text when they are ASCII without a backslash: then a field's decoded text
+/// is its bytes as they stand ([`LogRecord`](crate::LogRecord)'s text accessors borrow it),
+/// and callers holding raw field bytes can use them without decoding. Eight bytes at a time.
+#[must_use]
+#[inline]
+pub fn plain_ascii(b: &[u8]) -> Option<&str> {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const BACKSLASHES: u64 = 0x5c5c_5c5c_5c5c_5c5c;
+    let mut chunks = b.chunks_exact(8);
+    let mut flags = 0u64;
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let w = u64::from_le_bytes(w);
+        // a byte of `x` is zero where `w` holds a backslash; `(x - 1) & !x` sets its high bit
+        let x = w ^ BACKSLASHES;
+        flags |= w | (x.wrapping_sub(ONES) & !x);
+    }
+    if flags & HIGH != 0 || chunks.remainder().iter().any(|&c| c >= 0x80 || c == b'\\') {
+        return None;
+    }
+    std::str::from_utf8(b).ok()
+}
+
 /// Unescaped, lossily decoded text; borrowed when the bytes are valid UTF-8 without escapes.
 #[inline]
 pub(crate) fn decode_text(b: &[u8]) -> Cow<'_, str> {
-    // short ASCII fields without escapes (addresses, paths, queries) are most fields: one
-    // pass over the bytes instead of a memchr call and a UTF-8 validation call
-    if b.len() <= 64 && b.iter().all(|&c| c < 0x80 && c != b'\\') {
-        if let Ok(s) = std::str::from_utf8(b) {
-            return Cow::Borrowed(s);
-        }
+    // ASCII fields without escapes (addresses, paths, queries) are most fields
+    if let Some(s) = plain_ascii(b) {
+        return Cow::Borrowed(s);
     }
     match unescape(b) {
         // `from_utf8` has an ASCII fast path that `from_utf8_lossy` lacks: try it first
@@ -84,6 +106,27 @@ mod tests {
     fn every_escape() {
         assert_eq!(unescape(br#"\"\\\n\r\t\b\v\x41\x7e"#).as_ref(), b"\"\\\n\r\t\x08\x0bA~");
         assert_eq!(unescape(br"\q \x4 \xZZ end\").as_ref(), br"\q \x4 \xZZ end\");
+    }
+
+    #[test]
+    fn plain_ascii_finds_every_high_byte_and_backslash() {
+        for len in 0..40 {
+            let base = vec![b'a'; len];
+            assert_eq!(plain_ascii(&base), Some(std::str::from_utf8(&base).unwrap()));
+            for at in 0..len {
+                for bad in [b'\\', 0x80, 0xff, 0xc3] {
+                    let mut b = base.clone();
+                    b[at] = bad;
+                    assert_eq!(plain_ascii(&b), None, "len {len} byte {bad:#x} at {at}");
+                }
+                // bytes next to a backslash's value are plain
+                for ok in [0x5b, 0x5d, 0x4c, 0x6c, 0x7f, 0x00, 0x1c] {
+                    let mut b = base.clone();
+                    b[at] = ok;
+                    assert!(plain_ascii(&b).is_some(), "len {len} byte {ok:#x} at {at}");
+                }
+            }
+        }
     }
 
     #[test]

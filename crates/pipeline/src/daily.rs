@@ -355,9 +355,19 @@ const READ_BYTES: usize = 1 << 20;
 struct Segment {
     index: usize,
     first_line: u64,
+    /// The segment's lines are `data[..len]`; past `len` lie stale bytes of an earlier
+    /// segment (buffers stay initialized, so reading into them zeroes nothing).
     data: Vec<u8>,
+    len: usize,
     /// The read error that ended the object here (truncated gzip, I/O).
     error: Option<String>,
+}
+
+impl Segment {
+    /// The segment's lines.
+    fn bytes(&self) -> &[u8] {
+        &self.data[..self.len]
+    }
 }
 
 /// Cuts a decoded object into [`Segment`]s; iterated under rayon's `par_bridge`, so whoever
@@ -392,12 +402,9 @@ impl<'p, R: Read> Segments<'p, R> {
 struct Buffers(std::sync::Mutex<Vec<Vec<u8>>>);
 
 impl Buffers {
-    fn take(&self, capacity: usize) -> Vec<u8> {
-        let reused = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
-        let mut b = reused.unwrap_or_default();
-        b.clear();
-        b.reserve(capacity);
-        b
+    /// A buffer, its old contents left in place (callers track how much of it is theirs).
+    fn take(&self) -> Vec<u8> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop().unwrap_or_default()
     }
 
     fn give(&self, b: Vec<u8>) {
@@ -416,24 +423,29 @@ impl<R: Read> Iterator for Segments<'_, R> {
         if self.done {
             return None;
         }
-        let mut data = self.buffers.take(self.size + READ_BYTES);
-        data.append(&mut self.carry);
+        let mut data = self.buffers.take();
+        let mut len = self.carry.len();
+        if data.len() < len {
+            data.resize(len, 0);
+        }
+        data[..len].copy_from_slice(&self.carry);
+        self.carry.clear();
         let mut error = None;
         let mut eof = false;
-        // read at least SEGMENT_BYTES, then on to the end of the line in progress
-        while data.len() < self.size || memchr::memchr(b'\n', &data).is_none() {
-            let len = data.len();
-            data.resize(len + READ_BYTES, 0);
-            match self.reader.read(&mut data[len..]) {
+        // read at least SEGMENT_BYTES, then on to the end of the line in progress; the buffer
+        // grows (zeroed once) only past what an earlier segment initialized
+        while len < self.size || memchr::memchr(b'\n', &data[..len]).is_none() {
+            if data.len() < len + READ_BYTES {
+                data.resize(len + READ_BYTES, 0);
+            }
+            match self.reader.read(&mut data[len..len + READ_BYTES]) {
                 Ok(0) => {
-                    data.truncate(len);
                     eof = true;
                     break;
                 }
-                Ok(n) => data.truncate(len + n),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => data.truncate(len),
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    data.truncate(len);
                     error = Some(e.to_string());
                     eof = true;
                     break;
@@ -442,16 +454,17 @@ impl<R: Read> Iterator for Segments<'_, R> {
         }
         if eof {
             self.done = true;
-            if data.is_empty() && error.is_none() && self.index > 0 {
+            if len == 0 && error.is_none() && self.index > 0 {
+                self.buffers.give(data);
                 return None;
             }
-        } else if let Some(end) = memchr::memrchr(b'\n', &data) {
-            self.carry = data[end + 1..].to_vec();
-            data.truncate(end + 1);
+        } else if let Some(end) = memchr::memrchr(b'\n', &data[..len]) {
+            self.carry.extend_from_slice(&data[end + 1..len]);
+            len = end + 1;
         }
-        let segment = Segment { index: self.index, first_line: self.next_line, data, error };
+        let segment = Segment { index: self.index, first_line: self.next_line, data, len, error };
         self.index += 1;
-        self.next_line += memchr::memchr_iter(b'\n', &segment.data).count() as u64;
+        self.next_line += memchr::memchr_iter(b'\n', segment.bytes()).count() as u64;
         Some(segment)
     }
 }
@@ -495,7 +508,7 @@ fn ingest_segment(
     let mut parts: Vec<(PartitionKey, BatchBuilder)> = Vec::new();
     let mut current: Option<(i64, usize, Option<usize>)> = None;
     let mut rejects = BatchBuilder::new(&REJECTS);
-    for line in Lines::starting_at(&segment.data, segment.first_line) {
+    for line in Lines::starting_at(segment.bytes(), segment.first_line) {
         out.lines += 1;
         let reason = match parser.parse_line(line.bytes()) {
             Ok(r) => match (r.time(), out_of_range(&r)) {

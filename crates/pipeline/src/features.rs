@@ -154,14 +154,6 @@ fn is_static_bytes(path: &[u8]) -> bool {
     STATIC_EXT.iter().any(|s| s.as_bytes() == lower)
 }
 
-/// The field's bytes when they are its text as they stand (ASCII, no escapes): they go to
-/// the column without a UTF-8 pass (the batch checks its text columns once, when it is
-/// finished).
-#[inline]
-fn plain_ascii(b: &[u8]) -> Option<&[u8]> {
-    (b.len() <= 256 && b.iter().all(|&c| c < 0x80 && c != b'\\')).then_some(b)
-}
-
 /// The host of a referrer URL (`https://www.example.com:8443/x` → `www.example.com`), lowercased.
 #[must_use]
 pub fn referrer_host(referrer: &str) -> Option<String> {
@@ -273,11 +265,8 @@ pub(crate) fn write_access_row(
         })
     });
     let (ident, user) = (r.ident(), r.user());
-    // path and query as they stand when they are plain ASCII (nearly always), decoded else
-    let path_raw = r.path_bytes().and_then(plain_ascii);
-    let query_raw = r.query_bytes().and_then(plain_ascii);
-    let path = if path_raw.is_some() { None } else { r.path() };
-    let query = if query_raw.is_some() { None } else { r.query() };
+    // borrowed from the line unless they hold escapes or invalid UTF-8
+    let (path, query) = (r.path(), r.query());
     let valid = r.is_valid_request();
     let request = if valid { None } else { r.request() };
     let t = r.time();
@@ -286,7 +275,7 @@ pub(crate) fn write_access_row(
     let bytes = r.response_bytes().and_then(|b| i64::try_from(b).ok());
     let duration = r.duration_micros().and_then(|d| i64::try_from(d).ok());
     let vhost = r.vhost();
-    let is_static = path_raw.or_else(|| path.as_deref().map(str::as_bytes)).map(is_static_bytes);
+    let is_static = path.as_deref().map(|p| is_static_bytes(p.as_bytes()));
     let mut w = b.row();
     w.int(t.map(|t| t.unix_micros()))
         .int(t.map(|t| i64::from(t.offset_minutes())))
@@ -295,8 +284,8 @@ pub(crate) fn write_access_row(
         .str(ident.as_deref())
         .str(user.as_deref())
         .dict_opt(r.method().map(common))
-        .text_or_bytes(path.as_deref(), path_raw)
-        .text_or_bytes(query.as_deref(), query_raw)
+        .str(path.as_deref())
+        .str(query.as_deref())
         .dict_opt(r.protocol().map(common))
         .str(request.as_deref())
         .int(status.map(i64::from))
@@ -329,7 +318,7 @@ pub(crate) fn write_access_row(
         f.invalid_request = request.is_some();
         f.is_bot = ua.map(|e| e.agent.is_bot);
         f.duration_us = duration;
-        f.path = path.as_deref().or_else(|| path_raw.and_then(|p| std::str::from_utf8(p).ok()));
+        f.path = path.as_deref();
         f.ua_browser = ua.map(|e| e.agent.browser.as_str());
         f.ua_os = ua.map(|e| e.agent.os.as_str());
         f.ua_device = ua.map(|e| e.agent.device.as_str());

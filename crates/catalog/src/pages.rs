@@ -1,0 +1,700 @@
+//! Data pages of flat columns (text, integers, timestamps, booleans), encoded here instead of by
+//! arrow2: the same PLAIN pages with RLE/bit-packed definition levels and min/max statistics,
+//! at a fraction of the cost. arrow2 feeds every definition level and boolean through a
+//! bit-at-a-time iterator; here a column without NULLs gets one RLE run for its levels, and
+//! validity and boolean bitmaps are copied as the bit-packed runs they already are (Arrow and
+//! Parquet both pack bits least significant first). Text dictionary columns get a PLAIN
+//! dictionary page and one `RLE_DICTIONARY` data page per row group, with bytewise min/max.
+//! Float, binary and nested columns still go through arrow2.
+
+use arrow2::array::{Array, BooleanArray, DictionaryArray, PrimitiveArray, Utf8Array};
+use arrow2::bitmap::Bitmap;
+use arrow2::io::parquet::write::{Page, ParquetType};
+use parquet2::encoding::Encoding;
+use parquet2::metadata::Descriptor;
+use parquet2::page::{DataPage, DataPageHeader, DataPageHeaderV1, DictPage};
+use parquet2::schema::types::{PhysicalType, PrimitiveType};
+use parquet2::schema::Repetition;
+use parquet2::statistics::{
+    serialize_statistics, BinaryStatistics, BooleanStatistics, ParquetStatistics, PrimitiveStatistics,
+};
+
+/// Null count and bytewise min/max of a text column chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TextStats {
+    pub(crate) nulls: i64,
+    pub(crate) min: Option<Vec<u8>>,
+    pub(crate) max: Option<Vec<u8>>,
+}
+
+impl TextStats {
+    pub(crate) fn new(nulls: usize) -> Self {
+        TextStats { nulls: i64::try_from(nulls).unwrap_or(i64::MAX), min: None, max: None }
+    }
+
+    /// Counts a present value in the bounds.
+    pub(crate) fn add(&mut self, v: &[u8]) {
+        if self.min.as_deref().is_none_or(|m| v < m) {
+            self.min = Some(v.to_vec());
+        }
+        if self.max.as_deref().is_none_or(|m| v > m) {
+            self.max = Some(v.to_vec());
+        }
+    }
+}
+
+/// A flat column this module encodes.
+enum Flat<'a> {
+    Utf8(&'a Utf8Array<i32>),
+    Int64(&'a PrimitiveArray<i64>),
+    Int32(&'a PrimitiveArray<i32>),
+    Int16(&'a PrimitiveArray<i16>),
+    Bool(&'a BooleanArray),
+}
+
+impl<'a> Flat<'a> {
+    fn of(array: &'a dyn Array) -> Option<Self> {
+        let any = array.as_any();
+        if let Some(a) = any.downcast_ref::<Utf8Array<i32>>() {
+            return Some(Flat::Utf8(a));
+        }
+        if let Some(a) = any.downcast_ref::<PrimitiveArray<i64>>() {
+            return Some(Flat::Int64(a));
+        }
+        if let Some(a) = any.downcast_ref::<PrimitiveArray<i32>>() {
+            return Some(Flat::Int32(a));
+        }
+        if let Some(a) = any.downcast_ref::<PrimitiveArray<i16>>() {
+            return Some(Flat::Int16(a));
+        }
+        any.downcast_ref::<BooleanArray>().map(Flat::Bool)
+    }
+
+    /// Bytes the PLAIN values take, for splitting into pages.
+    fn plain_bytes(&self) -> usize {
+        match self {
+            Flat::Utf8(a) => a.values().len() + 4 * a.len(),
+            Flat::Int64(a) => 8 * a.len(),
+            Flat::Int32(a) => 4 * a.len(),
+            Flat::Int16(a) => 4 * a.len(),
+            Flat::Bool(a) => a.len().div_ceil(8),
+        }
+    }
+
+    fn validity(&self) -> Option<&Bitmap> {
+        match self {
+            Flat::Utf8(a) => a.validity(),
+            Flat::Int64(a) => a.validity(),
+            Flat::Int32(a) => a.validity(),
+            Flat::Int16(a) => a.validity(),
+            Flat::Bool(a) => a.validity(),
+        }
+    }
+}
+
+/// The pages of `array` (one row group's slice of a column) when it is a flat column this
+/// module encodes, split to about `page_bytes` of values each, with the chunk's statistics
+/// for a text column; `None` for any other column.
+pub(crate) fn flat_pages(
+    array: &dyn Array,
+    ty: &ParquetType,
+    page_bytes: usize,
+) -> Option<(Vec<Page>, Option<TextStats>)> {
+    let ParquetType::PrimitiveType(pt) = ty else { return None };
+    let flat = Flat::of(array)?;
+    let physical = match flat {
+        Flat::Utf8(_) => PhysicalType::ByteArray,
+        Flat::Int64(_) => PhysicalType::Int64,
+        Flat::Int32(_) | Flat::Int16(_) => PhysicalType::Int32,
+        Flat::Bool(_) => PhysicalType::Boolean,
+    };
+    if pt.physical_type != physical {
+        return None;
+    }
+    let len = array.len();
+    if len == 0 {
+        return None;
+    }
+    let optional = pt.field_info.repetition == Repetition::Optional;
+    if !optional && array.null_count() > 0 {
+        // arrow2 reports this mismatch; leave it to it
+        return None;
+    }
+    let pages = flat.plain_bytes().div_ceil(page_bytes.max(1)).clamp(1, len);
+    let rows_per_page = len.div_ceil(pages);
+    let validity = flat.validity().filter(|v| v.unset_bits() > 0);
+    let mut text = matches!(flat, Flat::Utf8(_)).then(|| TextStats::new(array.null_count()));
+    let pages = (0..len)
+        .step_by(rows_per_page)
+        .map(|start| {
+            let rows = rows_per_page.min(len - start);
+            let (page, bounds) = page(&flat, pt, optional.then_some(validity), start, rows);
+            if let (Some(t), Some((min, max))) = (text.as_mut(), bounds) {
+                t.add(min);
+                t.add(max);
+            }
+            page
+        })
+        .collect();
+    Some((pages, text))
+}
+
+/// The pages of a text dictionary column's row group (its dictionary page, then one data page
+/// of bit-packed keys) with its statistics; `None` for any other column, and for a chunk
+/// without values (left to arrow2).
+pub(crate) fn dict_pages(array: &dyn Array, ty: &ParquetType) -> Option<(Vec<Page>, TextStats)> {
+    let ParquetType::PrimitiveType(pt) = ty else { return None };
+    let dict = array.as_any().downcast_ref::<DictionaryArray<i32>>()?;
+    let values = dict.values().as_any().downcast_ref::<Utf8Array<i32>>()?;
+    let len = dict.len();
+    let optional = pt.field_info.repetition == Repetition::Optional;
+    if pt.physical_type != PhysicalType::ByteArray
+        || len == 0
+        || values.is_empty()
+        || values.null_count() > 0
+        || dict.null_count() == len
+        || !optional && dict.null_count() > 0
+    {
+        return None;
+    }
+    let validity = dict.validity().filter(|v| v.unset_bits() > 0);
+    let mut keys = Vec::with_capacity(len - dict.null_count());
+    let mut used = vec![false; values.len()];
+    for (i, &k) in dict.keys().values().iter().enumerate() {
+        if validity.is_none_or(|v| v.get_bit(i)) {
+            let k = usize::try_from(k).ok().filter(|&k| k < used.len())?;
+            used[k] = true;
+            keys.push(k as u32);
+        }
+    }
+    let mut stats = TextStats::new(dict.null_count());
+    for (k, _) in used.iter().enumerate().filter(|(_, u)| **u) {
+        stats.add(values.value(k).as_bytes());
+    }
+    // the dictionary page: every value, PLAIN
+    let mut dbuf = Vec::with_capacity(values.values().len() + 4 * values.len());
+    for v in values.values_iter() {
+        dbuf.extend_from_slice(&u32::try_from(v.len()).unwrap_or(u32::MAX).to_le_bytes());
+        dbuf.extend_from_slice(v.as_bytes());
+    }
+    let dict_page = Page::Dict(DictPage::new(dbuf, values.len(), false));
+    // the data page: levels, the keys' bit width, one bit-packed run of the keys
+    let mut buf = Vec::with_capacity(keys.len() * 2 + 16);
+    if optional {
+        def_levels(&mut buf, validity, 0, len);
+    }
+    let width = (32 - keys.iter().max().copied().unwrap_or(0).leading_zeros()).max(1);
+    buf.push(width as u8);
+    pack_keys(&mut buf, &keys, width);
+    let statistics = serialize_statistics(&BinaryStatistics {
+        primitive_type: pt.clone(),
+        null_count: Some(stats.nulls),
+        distinct_count: None,
+        max_value: stats.max.clone(),
+        min_value: stats.min.clone(),
+    });
+    let header = DataPageHeader::V1(DataPageHeaderV1 {
+        num_values: i32::try_from(len).unwrap_or(i32::MAX),
+        encoding: Encoding::RleDictionary.into(),
+        definition_level_encoding: Encoding::Rle.into(),
+        repetition_level_encoding: Encoding::Rle.into(),
+        statistics: Some(statistics),
+    });
+    let descriptor = Descriptor { primitive_type: pt.clone(), max_def_level: 0, max_rep_level: 0 };
+    let data = Page::Data(DataPage::new(header, buf, descriptor, Some(len)));
+    Some((vec![dict_page, data], stats))
+}
+
+/// One bit-packed run of `keys`, `width` bits each, LSB first, padded to a multiple of eight
+/// values.
+fn pack_keys(buf: &mut Vec<u8>, keys: &[u32], width: u32) {
+    let groups = keys.len().div_ceil(8);
+    varint(buf, ((groups as u64) << 1) | 1);
+    let (mut acc, mut bits) = (0u64, 0u32);
+    let padding = std::iter::repeat_n(&0u32, groups * 8 - keys.len());
+    for &k in keys.iter().chain(padding) {
+        acc |= u64::from(k) << bits;
+        bits += width;
+        while bits >= 8 {
+            buf.push(acc as u8);
+            acc >>= 8;
+            bits -= 8;
+        }
+    }
+}
+
+/// A text page's min and max values.
+type Bounds<'a> = (&'a [u8], &'a [u8]);
+
+/// One data page of rows `start..start + rows`, with a text page's min and max; `levels` is
+/// `Some` for an optional column (holding its validity when it has NULLs).
+fn page<'a>(
+    flat: &Flat<'a>,
+    pt: &PrimitiveType,
+    levels: Option<Option<&Bitmap>>,
+    start: usize,
+    rows: usize,
+) -> (Page, Option<Bounds<'a>>) {
+    let mut buf = Vec::new();
+    let validity = levels.flatten();
+    if let Some(v) = levels {
+        def_levels(&mut buf, v, start, rows);
+    }
+    let valid = |i: usize| validity.is_none_or(|v| v.get_bit(i));
+    let end = start + rows;
+    let mut bounds = None;
+    let statistics = match flat {
+        Flat::Utf8(a) => {
+            let mut values = 0usize;
+            let (offsets, data) = (a.offsets().buffer(), a.values().as_slice());
+            // bounds with their first eight bytes as big-endian keys: most values differ from
+            // the bounds there, and two integer compares replace two memcmp calls
+            let mut min: Option<(u64, &[u8])> = None;
+            let mut max: Option<(u64, &[u8])> = None;
+            let bytes = offsets.get(end).map_or(0, |e| e.unsigned_abs() as usize)
+                - offsets.get(start).map_or(0, |s| s.unsigned_abs() as usize);
+            buf.reserve(bytes + 4 * rows);
+            for i in (start..end).filter(|&i| valid(i)) {
+                let (s, e) = (offsets[i].unsigned_abs() as usize, offsets[i + 1].unsigned_abs() as usize);
+                let v = data.get(s..e).unwrap_or_default();
+                buf.extend_from_slice(&u32::try_from(v.len()).unwrap_or(u32::MAX).to_le_bytes());
+                buf.extend_from_slice(v);
+                values += 1;
+                let k = key8(v);
+                if min.is_none_or(|(mk, m)| k < mk || k == mk && v < m) {
+                    min = Some((k, v));
+                }
+                if max.is_none_or(|(mk, m)| k > mk || k == mk && v > m) {
+                    max = Some((k, v));
+                }
+            }
+            let (min, max) = (min.map(|m| m.1), max.map(|m| m.1));
+            bounds = min.zip(max);
+            serialize_statistics(&BinaryStatistics {
+                primitive_type: pt.clone(),
+                null_count: Some(nulls(rows, values)),
+                distinct_count: None,
+                max_value: max.map(<[u8]>::to_vec),
+                min_value: min.map(<[u8]>::to_vec),
+            })
+        }
+        Flat::Int64(a) => {
+            let (st, n) = plain_ints(&mut buf, &a.values()[start..end], start, &valid, |v| v);
+            int_statistics(pt, st, rows, n)
+        }
+        Flat::Int32(a) => {
+            let (st, n) = plain_ints(&mut buf, &a.values()[start..end], start, &valid, |v| v);
+            int_statistics(pt, st, rows, n)
+        }
+        Flat::Int16(a) => {
+            let (st, n) = plain_ints(&mut buf, &a.values()[start..end], start, &valid, i32::from);
+            int_statistics(pt, st, rows, n)
+        }
+        Flat::Bool(a) => {
+            let (bits, offset, _) = a.values().as_slice();
+            let (mut trues, mut falses, values);
+            if validity.is_none() {
+                pack_bits(&mut buf, bits, offset + start, rows);
+                values = rows;
+                falses = a.values().clone().sliced(start, rows).unset_bits();
+                trues = rows - falses;
+            } else {
+                let mut packed = Vec::with_capacity(rows.div_ceil(8));
+                let (mut byte, mut n) = (0u8, 0usize);
+                (trues, falses) = (0, 0);
+                for i in (start..end).filter(|&i| valid(i)) {
+                    let b = a.values().get_bit(i);
+                    byte |= u8::from(b) << (n % 8);
+                    n += 1;
+                    if n % 8 == 0 {
+                        packed.push(byte);
+                        byte = 0;
+                    }
+                    if b {
+                        trues += 1;
+                    } else {
+                        falses += 1;
+                    }
+                }
+                if n % 8 != 0 {
+                    packed.push(byte);
+                }
+                buf.extend_from_slice(&packed);
+                values = n;
+            }
+            serialize_statistics(&BooleanStatistics {
+                null_count: Some(nulls(rows, values)),
+                distinct_count: None,
+                max_value: (values > 0).then_some(trues > 0),
+                min_value: (values > 0).then_some(falses == 0),
+            })
+        }
+    };
+    (data_page(buf, pt, rows, statistics), bounds)
+}
+
+/// The first eight bytes, zero-padded, as a big-endian integer: `key8(a) < key8(b)` implies
+/// `a < b` bytewise (equal keys decide nothing).
+#[inline]
+fn key8(v: &[u8]) -> u64 {
+    match v.first_chunk::<8>() {
+        Some(head) => u64::from_be_bytes(*head),
+        None => {
+            let mut w = [0u8; 8];
+            for (d, s) in w.iter_mut().zip(v) {
+                *d = *s;
+            }
+            u64::from_be_bytes(w)
+        }
+    }
+}
+
+fn nulls(rows: usize, values: usize) -> i64 {
+    i64::try_from(rows - values).unwrap_or(i64::MAX)
+}
+
+/// Appends the PLAIN little-endian values of the valid rows (`first` is the row of
+/// `values[0]`); returns their min/max and count.
+#[inline]
+fn plain_ints<T: Copy, P: Copy + Ord + ToLe>(
+    buf: &mut Vec<u8>,
+    values: &[T],
+    first: usize,
+    valid: &impl Fn(usize) -> bool,
+    physical: impl Fn(T) -> P,
+) -> (Option<(P, P)>, usize) {
+    buf.reserve(values.len() * std::mem::size_of::<P>());
+    let mut st: Option<(P, P)> = None;
+    let mut n = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if !valid(first + i) {
+            continue;
+        }
+        let p = physical(v);
+        p.put(buf);
+        n += 1;
+        st = Some(st.map_or((p, p), |(lo, hi)| (lo.min(p), hi.max(p))));
+    }
+    (st, n)
+}
+
+/// Physical integers' little-endian bytes.
+trait ToLe: parquet2::types::NativeType {
+    fn put(self, buf: &mut Vec<u8>);
+}
+
+impl ToLe for i64 {
+    #[inline]
+    fn put(self, buf: &mut Vec<u8>) {
+        buf.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+impl ToLe for i32 {
+    #[inline]
+    fn put(self, buf: &mut Vec<u8>) {
+        buf.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+fn int_statistics<P: ToLe>(
+    pt: &PrimitiveType,
+    st: Option<(P, P)>,
+    rows: usize,
+    values: usize,
+) -> ParquetStatistics {
+    serialize_statistics(&PrimitiveStatistics::<P> {
+        primitive_type: pt.clone(),
+        null_count: Some(nulls(rows, values)),
+        distinct_count: None,
+        min_value: st.map(|s| s.0),
+        max_value: st.map(|s| s.1),
+    })
+}
+
+fn data_page(buf: Vec<u8>, pt: &PrimitiveType, rows: usize, statistics: ParquetStatistics) -> Page {
+    let header = DataPageHeader::V1(DataPageHeaderV1 {
+        num_values: i32::try_from(rows).unwrap_or(i32::MAX),
+        encoding: Encoding::Plain.into(),
+        definition_level_encoding: Encoding::Rle.into(),
+        repetition_level_encoding: Encoding::Rle.into(),
+        statistics: Some(statistics),
+    });
+    let descriptor = Descriptor { primitive_type: pt.clone(), max_def_level: 0, max_rep_level: 0 };
+    Page::Data(DataPage::new(header, buf, descriptor, Some(rows)))
+}
+
+/// Definition levels (bit width 1) of rows `start..start + rows`, V1 style: a 4-byte length,
+/// then one RLE run of 1s when there is no validity, else one bit-packed run of the validity
+/// bits.
+fn def_levels(buf: &mut Vec<u8>, validity: Option<&Bitmap>, start: usize, rows: usize) {
+    let at = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    match validity {
+        None => {
+            varint(buf, (rows as u64) << 1);
+            buf.push(1);
+        }
+        Some(v) => {
+            let groups = rows.div_ceil(8);
+            varint(buf, ((groups as u64) << 1) | 1);
+            let (bits, offset, _) = v.as_slice();
+            pack_bits(buf, bits, offset + start, rows);
+        }
+    }
+    let len = u32::try_from(buf.len() - at - 4).unwrap_or(u32::MAX).to_le_bytes();
+    buf[at..at + 4].copy_from_slice(&len);
+}
+
+/// ULEB128.
+fn varint(buf: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            buf.push(byte);
+            return;
+        }
+        buf.push(byte | 0x80);
+    }
+}
+
+/// Appends bits `first..first + n` of an LSB-first bitmap as LSB-first bytes, unused high
+/// bits of the last byte cleared.
+fn pack_bits(buf: &mut Vec<u8>, bits: &[u8], first: usize, n: usize) {
+    let (byte0, shift) = (first / 8, first % 8);
+    let out = n.div_ceil(8);
+    if shift == 0 {
+        buf.extend_from_slice(bits.get(byte0..byte0 + out).unwrap_or_default());
+    } else {
+        buf.extend((0..out).map(|k| {
+            let lo = bits.get(byte0 + k).copied().unwrap_or(0) >> shift;
+            let hi = bits.get(byte0 + k + 1).copied().unwrap_or(0) << (8 - shift);
+            lo | hi
+        }));
+    }
+    if n % 8 != 0 {
+        if let Some(last) = buf.last_mut() {
+            *last &= (1u8 << (n % 8)) - 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::{arrow_schema, BatchBuilder, Value};
+    use crate::parquet::{encode_arrow_with, WriteOptions};
+    use crate::schema::{ColumnType, ACCESS_LOGS, REJECTS};
+
+    /// A batch of `def` with every column's values and NULLs in patterns that shift against
+    /// row groups, pages and bytes of bits.
+    fn patterned(def: &'static crate::TableDef, rows: i64) -> crate::Batch {
+        let mut b = BatchBuilder::new(def);
+        let texts: Vec<String> = (0..rows).map(|r| format!("v{}", (r * 7919) % 101)).collect();
+        for r in 0..rows {
+            let row: Vec<Value<'_>> = def
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(c, col)| {
+                    let c = c as i64;
+                    if col.nullable && ((r + c) % (3 + c % 5) == 0 || c % 7 == 6) {
+                        return Value::Null;
+                    }
+                    let t = &texts[r as usize];
+                    match col.ty {
+                        ColumnType::Timestamp | ColumnType::Int64 => {
+                            Value::Int(1_590_000_000_000_000 + r * 1_000 - c)
+                        }
+                        ColumnType::Int32 | ColumnType::Int16 => Value::Int((r * 31 + c) % 600 - 300),
+                        ColumnType::Bool => Value::Bool((r / (1 + c % 3)) % 2 == 0),
+                        ColumnType::Utf8 | ColumnType::DictUtf8 => Value::Str(t),
+                        ColumnType::Binary => Value::Bytes(t.as_bytes()),
+                        ColumnType::Float64 => Value::Float(r as f64 / 3.0),
+                    }
+                })
+                .collect();
+            b.push(&row).unwrap();
+        }
+        b.finish().unwrap()
+    }
+
+    /// Row groups (columns of each) and their column statistics.
+    type Read = (Vec<Vec<Box<dyn Array>>>, Vec<Vec<Option<ParquetStatistics>>>);
+
+    fn read(file: &[u8]) -> Read {
+        use arrow2::io::parquet::read;
+        let mut cursor = std::io::Cursor::new(file);
+        let meta = read::read_metadata(&mut cursor).unwrap();
+        let schema = read::infer_schema(&meta).unwrap();
+        let stats = meta
+            .row_groups
+            .iter()
+            .map(|g| g.columns().iter().map(|c| c.metadata().statistics.clone()).collect())
+            .collect();
+        let reader = read::FileReader::new(cursor, meta.row_groups, schema, None, None, None);
+        (reader.map(|chunk| chunk.unwrap().into_arrays()).collect(), stats)
+    }
+
+    /// A column for comparing: dictionary columns as their texts (arrow2's own equality
+    /// looks up the keys of NULL rows, which may point past an empty dictionary).
+    fn plain(a: &dyn Array) -> Box<dyn Array> {
+        match a.as_any().downcast_ref::<arrow2::array::DictionaryArray<i32>>() {
+            Some(d) => {
+                let values = d.values().as_any().downcast_ref::<Utf8Array<i32>>().unwrap();
+                let texts: Vec<Option<&str>> = (0..d.len())
+                    .map(|i| d.is_valid(i).then(|| values.value(d.keys().value(i) as usize)))
+                    .collect();
+                Utf8Array::<i32>::from(texts).boxed()
+            }
+            None => a.to_boxed(),
+        }
+    }
+
+    #[test]
+    fn own_pages_read_back_like_arrow2_pages() {
+        for def in [&ACCESS_LOGS, &REJECTS] {
+            for (rows, group, page) in
+                [(1, 5, 1 << 20), (999, 100, 1 << 20), (1000, 37, 300), (2048, 2048, 64)]
+            {
+                let batch = patterned(def, rows);
+                let opts =
+                    WriteOptions { row_group_rows: group, page_bytes: page, ..WriteOptions::default() };
+                let schema = arrow_schema(def);
+                let ours = encode_arrow_with(&schema, &batch.chunk, batch.len(), &opts, "t", true).unwrap();
+                let theirs =
+                    encode_arrow_with(&schema, &batch.chunk, batch.len(), &opts, "t", false).unwrap();
+                if let Ok(dir) = std::env::var("LOGLAKE_DUMP_PAGES") {
+                    std::fs::write(format!("{dir}/ours-{}-{rows}-{group}.parquet", def.name), &ours).unwrap();
+                    std::fs::write(format!("{dir}/theirs-{}-{rows}-{group}.parquet", def.name), &theirs)
+                        .unwrap();
+                }
+                let ((a, sa), (b, sb)) = (read(&ours), read(&theirs));
+                let case = format!("{} rows {rows} group {group} page {page}", def.name);
+                let plain_groups = |r: &[Vec<Box<dyn Array>>]| -> Vec<Vec<Box<dyn Array>>> {
+                    r.iter().map(|g| g.iter().map(|c| plain(c.as_ref())).collect()).collect()
+                };
+                assert_eq!(plain_groups(&a), plain_groups(&b), "{case}: read back");
+                let mut at = 0;
+                for group in &a {
+                    assert_eq!(group.len(), def.columns.len(), "{case}");
+                    for (i, col) in def.columns.iter().enumerate() {
+                        let written = batch.chunk.arrays()[i].sliced(at, group[i].len());
+                        assert_eq!(
+                            plain(group[i].as_ref()),
+                            plain(written.as_ref()),
+                            "{case}: column {}",
+                            col.name
+                        );
+                    }
+                    at += group[0].len();
+                }
+                assert_eq!(at, batch.len(), "{case}: every row");
+                for (g, group) in a.iter().enumerate() {
+                    for (i, col) in def.columns.iter().enumerate() {
+                        let at = format!("{case}: statistics of group {g} column {}", col.name);
+                        if !matches!(col.ty, ColumnType::Utf8 | ColumnType::DictUtf8) {
+                            assert_eq!(sa[g][i], sb[g][i], "{at}");
+                            continue;
+                        }
+                        // texts: bytewise min/max of the group's values (arrow2 gets these wrong)
+                        let texts = plain(group[i].as_ref());
+                        let texts = texts.as_any().downcast_ref::<Utf8Array<i32>>().unwrap();
+                        let present = || texts.iter().flatten().map(str::as_bytes);
+                        let want = (
+                            Some(i64::try_from(texts.null_count()).unwrap()),
+                            present().min().map(<[u8]>::to_vec),
+                            present().max().map(<[u8]>::to_vec),
+                        );
+                        // ours always; arrow2's too where the footer rewrite mends them
+                        let mut checked = vec![&sa[g][i]];
+                        if col.ty == ColumnType::DictUtf8 {
+                            checked.push(&sb[g][i]);
+                        }
+                        for st in checked {
+                            let st = st.as_ref().unwrap();
+                            assert_eq!(
+                                (st.null_count, st.min_value.clone(), st.max_value.clone()),
+                                want,
+                                "{at}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn packs_bits_at_any_offset() {
+        let bits = [0b1011_0110u8, 0b0101_1100, 0b1111_0000];
+        let get = |i: usize| bits[i / 8] >> (i % 8) & 1 == 1;
+        for first in 0..10 {
+            for n in 0..(24 - first) {
+                let mut buf = Vec::new();
+                pack_bits(&mut buf, &bits, first, n);
+                assert_eq!(buf.len(), n.div_ceil(8));
+                for j in 0..n.div_ceil(8) * 8 {
+                    let bit = buf[j / 8] >> (j % 8) & 1 == 1;
+                    assert_eq!(bit, j < n && get(first + j), "first {first} n {n} bit {j}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn key8_orders_like_bytes() {
+        let texts: [&[u8]; 12] = [
+            b"",
+            b"\0",
+            b"a",
+            b"a\0",
+            b"ab",
+            b"abcdefgh",
+            b"abcdefgh\0",
+            b"abcdefghi",
+            b"abd",
+            b"b",
+            b"\xff",
+            b"ab\0\x01",
+        ];
+        for a in texts {
+            for b in texts {
+                if key8(a) < key8(b) {
+                    assert!(a < b, "{a:?} {b:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn packs_keys_of_any_width() {
+        for width in 1..=32u32 {
+            let max = if width == 32 { u32::MAX } else { (1u32 << width) - 1 };
+            let keys: Vec<u32> = (0..21u32).map(|i| i.wrapping_mul(2_654_435_761) & max).collect();
+            let mut buf = Vec::new();
+            pack_keys(&mut buf, &keys, width);
+            // header: three groups of eight, bit-packed
+            assert_eq!(buf[0], (3 << 1) | 1);
+            assert_eq!(buf.len(), 1 + 3 * width as usize);
+            let bit = |i: usize| (buf[1 + i / 8] >> (i % 8)) & 1;
+            for (n, &k) in keys.iter().enumerate() {
+                let got =
+                    (0..width as usize).fold(0u64, |v, b| v | u64::from(bit(n * width as usize + b)) << b);
+                assert_eq!(got, u64::from(k), "width {width} key {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn varints() {
+        for (v, want) in
+            [(0u64, vec![0u8]), (1, vec![1]), (127, vec![0x7f]), (128, vec![0x80, 1]), (300, vec![0xac, 2])]
+        {
+            let mut buf = Vec::new();
+            varint(&mut buf, v);
+            assert_eq!(buf, want, "{v}");
+        }
+    }
+}
