@@ -195,7 +195,28 @@ const COMMON_VALUES: [&str; 17] = [
 fn common(value: &str) -> (&str, Option<u64>) {
     static IDS: std::sync::OnceLock<[u64; COMMON_VALUES.len()]> = std::sync::OnceLock::new();
     let ids = IDS.get_or_init(|| std::array::from_fn(|_| dict_id()));
-    let i = COMMON_VALUES.iter().position(|v| *v == value);
+    // a match compiles to a switch on the length and a compare or two, not a scan of the list
+    let i = match value {
+        "GET" => Some(0),
+        "POST" => Some(1),
+        "HEAD" => Some(2),
+        "PUT" => Some(3),
+        "DELETE" => Some(4),
+        "OPTIONS" => Some(5),
+        "PATCH" => Some(6),
+        "CONNECT" => Some(7),
+        "TRACE" => Some(8),
+        "HTTP/1.1" => Some(9),
+        "HTTP/1.0" => Some(10),
+        "HTTP/2.0" => Some(11),
+        "1xx" => Some(12),
+        "2xx" => Some(13),
+        "3xx" => Some(14),
+        "4xx" => Some(15),
+        "5xx" => Some(16),
+        _ => None,
+    };
+    debug_assert!(i.is_none_or(|i: usize| COMMON_VALUES[i] == value));
     (value, i.map(|i| ids[i]))
 }
 
@@ -267,6 +288,7 @@ pub(crate) fn write_access_row(
     let (ident, user) = (r.ident(), r.user());
     // borrowed from the line unless they hold escapes or invalid UTF-8
     let (path, query) = (r.path(), r.query());
+    let method = r.method();
     let valid = r.is_valid_request();
     let request = if valid { None } else { r.request() };
     let t = r.time();
@@ -283,7 +305,7 @@ pub(crate) fn write_access_row(
         .str(ip)
         .str(ident.as_deref())
         .str(user.as_deref())
-        .dict_opt(r.method().map(common))
+        .dict_opt(method.map(common))
         .str(path.as_deref())
         .str(query.as_deref())
         .dict_opt(r.protocol().map(common))
@@ -314,7 +336,7 @@ pub(crate) fn write_access_row(
         f.referrer_id = referrer.map(|e| e.text.id);
         f.status = status.map(i64::from);
         f.bytes = bytes;
-        f.method = r.method();
+        f.method = method;
         f.invalid_request = request.is_some();
         f.is_bot = ua.map(|e| e.agent.is_bot);
         f.duration_us = duration;
@@ -397,6 +419,20 @@ mod tests {
             assert_eq!(*c.get(key.as_bytes(), || i), i);
         }
         assert!(c.len() <= BYTE_CACHE_LIMIT);
+    }
+
+    #[test]
+    fn common_values_have_their_own_fixed_ids() {
+        let ids: Vec<u64> = COMMON_VALUES.iter().map(|v| common(v).1.expect(v)).collect();
+        let mut distinct = ids.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), COMMON_VALUES.len());
+        for (v, id) in COMMON_VALUES.iter().zip(&ids) {
+            assert_eq!(common(v), (*v, Some(*id)), "stable");
+        }
+        assert_eq!(common("get").1, None);
+        assert_eq!(common("HTTP/3").1, None);
     }
 
     #[test]
