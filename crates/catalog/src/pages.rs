@@ -32,6 +32,15 @@ impl TextStats {
         TextStats { nulls: i64::try_from(nulls).unwrap_or(i64::MAX), min: None, max: None }
     }
 
+    /// The bounds of the dictionary `values` whose `used` flag is set.
+    pub(crate) fn of_used(values: &Utf8Array<i32>, used: &[bool], nulls: usize) -> Self {
+        let mut stats = TextStats::new(nulls);
+        for (k, _) in used.iter().enumerate().filter(|(_, u)| **u) {
+            stats.add(values.value(k).as_bytes());
+        }
+        stats
+    }
+
     /// Counts a present value in the bounds.
     pub(crate) fn add(&mut self, v: &[u8]) {
         if self.min.as_deref().is_none_or(|m| v < m) {
@@ -167,10 +176,7 @@ pub(crate) fn dict_pages(array: &dyn Array, ty: &ParquetType) -> Option<(Vec<Pag
             keys.push(k as u32);
         }
     }
-    let mut stats = TextStats::new(dict.null_count());
-    for (k, _) in used.iter().enumerate().filter(|(_, u)| **u) {
-        stats.add(values.value(k).as_bytes());
-    }
+    let stats = TextStats::of_used(values, &used, dict.null_count());
     // the dictionary page: every value, PLAIN
     let mut dbuf = Vec::with_capacity(values.values().len() + 4 * values.len());
     for v in values.values_iter() {
@@ -186,22 +192,8 @@ pub(crate) fn dict_pages(array: &dyn Array, ty: &ParquetType) -> Option<(Vec<Pag
     let width = (32 - keys.iter().max().copied().unwrap_or(0).leading_zeros()).max(1);
     buf.push(width as u8);
     pack_keys(&mut buf, &keys, width);
-    let statistics = serialize_statistics(&BinaryStatistics {
-        primitive_type: pt.clone(),
-        null_count: Some(stats.nulls),
-        distinct_count: None,
-        max_value: stats.max.clone(),
-        min_value: stats.min.clone(),
-    });
-    let header = DataPageHeader::V1(DataPageHeaderV1 {
-        num_values: i32::try_from(len).unwrap_or(i32::MAX),
-        encoding: Encoding::RleDictionary.into(),
-        definition_level_encoding: Encoding::Rle.into(),
-        repetition_level_encoding: Encoding::Rle.into(),
-        statistics: Some(statistics),
-    });
-    let descriptor = Descriptor { primitive_type: pt.clone(), max_def_level: 0, max_rep_level: 0 };
-    let data = Page::Data(DataPage::new(header, buf, descriptor, Some(len)));
+    let statistics = text_statistics(pt, stats.nulls, stats.min.as_deref(), stats.max.as_deref());
+    let data = data_page(buf, pt, len, Encoding::RleDictionary, statistics);
     Some((vec![dict_page, data], stats))
 }
 
@@ -270,13 +262,7 @@ fn page<'a>(
             }
             let (min, max) = (min.map(|m| m.1), max.map(|m| m.1));
             bounds = min.zip(max);
-            serialize_statistics(&BinaryStatistics {
-                primitive_type: pt.clone(),
-                null_count: Some(nulls(rows, values)),
-                distinct_count: None,
-                max_value: max.map(<[u8]>::to_vec),
-                min_value: min.map(<[u8]>::to_vec),
-            })
+            text_statistics(pt, nulls(rows, values), min, max)
         }
         Flat::Int64(a) => {
             let (st, n) = plain_ints(&mut buf, &a.values()[start..end], start, &valid, |v| v);
@@ -330,7 +316,7 @@ fn page<'a>(
             })
         }
     };
-    (data_page(buf, pt, rows, statistics), bounds)
+    (data_page(buf, pt, rows, Encoding::Plain, statistics), bounds)
 }
 
 /// The first eight bytes, zero-padded, as a big-endian integer: `key8(a) < key8(b)` implies
@@ -412,10 +398,33 @@ fn int_statistics<P: ToLe>(
     })
 }
 
-fn data_page(buf: Vec<u8>, pt: &PrimitiveType, rows: usize, statistics: ParquetStatistics) -> Page {
+/// A text chunk's or page's statistics.
+fn text_statistics(
+    pt: &PrimitiveType,
+    nulls: i64,
+    min: Option<&[u8]>,
+    max: Option<&[u8]>,
+) -> ParquetStatistics {
+    serialize_statistics(&BinaryStatistics {
+        primitive_type: pt.clone(),
+        null_count: Some(nulls),
+        distinct_count: None,
+        max_value: max.map(<[u8]>::to_vec),
+        min_value: min.map(<[u8]>::to_vec),
+    })
+}
+
+/// A V1 data page of `rows` rows whose values are in `encoding`.
+fn data_page(
+    buf: Vec<u8>,
+    pt: &PrimitiveType,
+    rows: usize,
+    encoding: Encoding,
+    statistics: ParquetStatistics,
+) -> Page {
     let header = DataPageHeader::V1(DataPageHeaderV1 {
         num_values: i32::try_from(rows).unwrap_or(i32::MAX),
-        encoding: Encoding::Plain.into(),
+        encoding: encoding.into(),
         definition_level_encoding: Encoding::Rle.into(),
         repetition_level_encoding: Encoding::Rle.into(),
         statistics: Some(statistics),

@@ -103,8 +103,8 @@ pub(crate) fn encode_arrow(
     encode_arrow_with(schema, chunk, total, opts, name, true)
 }
 
-/// [`encode_arrow`]; with `own_pages` flat columns are encoded by [`crate::pages`], else
-/// every column by arrow2 (the tests compare the two).
+/// [`encode_arrow`]; with `own_pages` flat and text dictionary columns are encoded by
+/// [`crate::pages`], else every column by arrow2 (the tests compare the two).
 pub(crate) fn encode_arrow_with(
     schema: &Schema,
     chunk: &Chunk<Box<dyn Array>>,
@@ -154,18 +154,14 @@ pub(crate) fn encode_arrow_with(
         let mut group_fixes = Vec::new();
         for ((array, ty), encoding) in chunk.arrays().iter().zip(&types).zip(&encodings) {
             let array = array.sliced(start.min(total), len);
-            if let Some((pages, text)) =
-                own_pages.then(|| crate::pages::flat_pages(array.as_ref(), ty, opts.page_bytes)).flatten()
-            {
+            let ours = own_pages.then(|| {
+                crate::pages::flat_pages(array.as_ref(), ty, opts.page_bytes)
+                    .or_else(|| crate::pages::dict_pages(array.as_ref(), ty).map(|(p, st)| (p, Some(st))))
+            });
+            if let Some((pages, text)) = ours.flatten() {
                 columns.push(pages.into_iter().map(|p| zstd.compress(p)).collect::<Result<Vec<_>, _>>()?);
+                // our page statistics are right: the column index stays
                 group_fixes.push(text.map(|stats| FooterFix { stats, drop_column_index: false }));
-                continue;
-            }
-            if let Some((pages, stats)) =
-                own_pages.then(|| crate::pages::dict_pages(array.as_ref(), ty)).flatten()
-            {
-                columns.push(pages.into_iter().map(|p| zstd.compress(p)).collect::<Result<Vec<_>, _>>()?);
-                group_fixes.push(Some(FooterFix { stats, drop_column_index: false }));
                 continue;
             }
             let mut dict =
@@ -334,11 +330,7 @@ fn dict_stats(array: &dyn Array) -> Option<TextStats> {
             }
         }
     }
-    let mut stats = TextStats::new(array.null_count());
-    for (k, _) in used.iter().enumerate().filter(|(_, u)| **u) {
-        stats.add(values.value(k).as_bytes());
-    }
-    Some(stats)
+    Some(TextStats::of_used(values, &used, array.null_count()))
 }
 
 /// Replaces the footer of a finished Parquet file (in memory) with `metadata` plus column
