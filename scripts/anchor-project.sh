@@ -6,6 +6,8 @@
 # (parse, curated + rejects Parquet, Delta commits, daily aggregates). Then, for the harness's
 # verify.py, the committed files are hard-linked into OUT_DIR/table/date=D/hour=H and
 # OUT_DIR/rejects (names only; no data is copied). LOGLAKE_THREADS sets --threads (default 2).
+# LOGLAKE_COMPRESSION sets --compression (default snappy: every anchor writes snappy, see the
+# header of anchor_polars.py; etl-daily's own default is zstd, which costs ~10% more CPU here).
 set -euo pipefail
 data=$1 out=$2
 bin=${LOGLAKE_BIN:-$(cd "$(dirname "$0")/.." && pwd)/target/release/etl-daily}
@@ -13,7 +15,8 @@ lake=$out/lake
 raw=$lake/raw/access_logs/dt=2020-05-31
 mkdir -p "$raw"
 for f in "$data"/*.gz; do ln "$f" "$raw/" 2>/dev/null || cp "$f" "$raw/"; done
-"$bin" --lake "$lake" --date 2020-05-31 --threads "${LOGLAKE_THREADS:-2}" --report "$out/report.json" >&2
+"$bin" --lake "$lake" --date 2020-05-31 --threads "${LOGLAKE_THREADS:-2}" \
+  --compression "${LOGLAKE_COMPRESSION:-snappy}" --report "$out/report.json" >&2
 # verify.py reads hive partitions named date=/hour= and a rejects folder of Parquet files
 for d in "$lake"/curated/access_logs/dt=*/hour=*; do
   [ -d "$d" ] || continue

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use loglake_catalog::Codec;
 use loglake_cli::{init_logging, init_threads, write_report, DateArgs, LakeArgs};
 use loglake_parser::{LogFormat, ParserConfig, Preset};
 use loglake_pipeline::{run_daily, DailyOptions, IpAnonymizer, Shard};
@@ -68,6 +69,10 @@ struct Args {
     /// File holding the secret key for --anonymize-ip hash (at least 16 bytes; never logged)
     #[arg(long, value_name = "FILE")]
     anonymize_key_file: Option<PathBuf>,
+    /// Page compression of the curated and rejects files: zstd (level 1), zstd:N (1-22),
+    /// snappy (Spark's and DuckDB's default: less CPU, larger files) or none
+    #[arg(long, default_value = "zstd", value_name = "CODEC")]
+    compression: Codec,
     /// Write the JSON run report here
     #[arg(long)]
     report: Option<PathBuf>,
@@ -122,6 +127,7 @@ fn run(args: Args) -> Result<ExitCode> {
     options.segment_bytes = usize::try_from(args.segment_mib).unwrap_or(32) << 20;
     options.shard = args.shard;
     options.aggregates_only = args.aggregates_only;
+    options.compression = args.compression;
     options.anonymize_ip = anonymizer(args.anonymize_ip, args.anonymize_key_file.as_ref())?;
     let terminal = std::io::stderr().is_terminal();
     if terminal {

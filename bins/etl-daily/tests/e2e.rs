@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::Output;
 
-use loglake_catalog::{Table, ACCESS_LOGS, DAILY_TRAFFIC};
+use loglake_catalog::{Table, ACCESS_LOGS, DAILY_TRAFFIC, REJECTS};
 use loglake_storage::{ObjectKey, Store};
 use loglake_testkit::{TempDir, SECRET};
 
@@ -154,6 +154,7 @@ fn bad_input_is_one_line_and_exit_2() {
         (vec!["--lake", &lake, "--date", "2020-02-30"], "2020-02-30"),
         (vec!["--lake", &lake, "--date", "2020-05-31", "--format", "%h %Q"], "%Q"),
         (vec!["--lake", &lake, "--date", "2020-05-31", "--shard", "4/4"], "shard"),
+        (vec!["--lake", &lake, "--date", "2020-05-31", "--compression", "lz4"], "lz4"),
         (vec!["--lake", &missing_bucket, "--s3-endpoint", &endpoint, "--date", "2020-05-31"], "bucket"),
         (
             vec!["--lake", "s3://loglake-test-bucket/lake", "--s3-endpoint", &dead, "--date", "2020-05-31"],
@@ -185,4 +186,33 @@ fn bad_input_is_one_line_and_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).to_lowercase().contains("credential"), "{}", text(&out));
+}
+
+#[test]
+fn snappy_files_hold_the_same_rows() {
+    let dir = TempDir::new();
+    let lake = dir.0.join("lake");
+    let store = Store::local(&lake);
+    common::generated_day(&store, &[(3, 0), (4, 120)], 5_000, 0.01);
+    let lake_arg = lake.display().to_string();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--lake", lake_arg.as_str(), "--date", "2020-05-31"];
+        args.extend(extra);
+        let out = etl(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        let files = common::tables(&store);
+        let rows = [&ACCESS_LOGS, &REJECTS].map(|def| common::table_rows(&store, def));
+        let bytes: u64 = store.list("curated/").unwrap().iter().map(|m| m.size).sum();
+        common::clear_tables(&store);
+        (files, rows, bytes)
+    };
+    let (zstd_files, zstd_rows, zstd_bytes) = run(&[]);
+    let (snappy_files, snappy_rows, snappy_bytes) = run(&["--compression", "snappy"]);
+    assert!(zstd_rows[0].len() > 9_000 && !zstd_rows[1].is_empty(), "{}", zstd_rows[1].len());
+    assert_eq!(snappy_rows, zstd_rows, "the same rows and rejects, whatever the codec");
+    assert_ne!(snappy_files["access_logs"], zstd_files["access_logs"], "other bytes, other file names");
+    assert!(snappy_bytes > zstd_bytes, "snappy {snappy_bytes} B vs zstd {zstd_bytes} B");
+    let (level9_files, level9_rows, _) = run(&["--compression", "zstd:9"]);
+    assert_eq!(level9_rows, zstd_rows);
+    assert_ne!(level9_files["access_logs"], zstd_files["access_logs"]);
 }

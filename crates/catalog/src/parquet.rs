@@ -53,6 +53,39 @@ pub enum Codec {
     Uncompressed,
 }
 
+impl std::str::FromStr for Codec {
+    type Err = String;
+
+    /// `zstd` (level 1), `zstd:N` (N in 1..=22), `snappy` or `none`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("bad compression `{s}`: expected zstd, zstd:N (1-22), snappy or none");
+        match s.trim().to_ascii_lowercase().as_str() {
+            "zstd" => Ok(Codec::Zstd(1)),
+            "snappy" => Ok(Codec::Snappy),
+            "none" | "uncompressed" => Ok(Codec::Uncompressed),
+            other => {
+                let level: i32 = other.strip_prefix("zstd:").ok_or_else(bad)?.parse().map_err(|_| bad())?;
+                if (1..=22).contains(&level) {
+                    Ok(Codec::Zstd(level))
+                } else {
+                    Err(bad())
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Codec {
+    /// The form [`FromStr`](std::str::FromStr) reads back.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Codec::Zstd(level) => write!(f, "zstd:{level}"),
+            Codec::Snappy => f.write_str("snappy"),
+            Codec::Uncompressed => f.write_str("none"),
+        }
+    }
+}
+
 /// How data files are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -145,7 +178,7 @@ pub(crate) fn encode_arrow_with(
         schema.fields.iter().map(to_parquet_type).collect::<Result<_, _>>().map_err(format_err(name))?;
     let mut writer = FileWriter::try_new(Vec::with_capacity(1 << 20), schema.clone(), options)
         .map_err(format_err(name))?;
-    let mut zstd = PageCompressor::new(opts.codec, compression, name)?;
+    let mut compressor = PageCompressor::new(opts.codec, compression, name)?;
     // footer statistics to mend, per row group and leaf column
     let mut fixes: Vec<Vec<Option<FooterFix>>> = Vec::new();
     for start in (0..total.max(1)).step_by(step) {
@@ -159,7 +192,8 @@ pub(crate) fn encode_arrow_with(
                     .or_else(|| crate::pages::dict_pages(array.as_ref(), ty).map(|(p, st)| (p, Some(st))))
             });
             if let Some((pages, text)) = ours.flatten() {
-                columns.push(pages.into_iter().map(|p| zstd.compress(p)).collect::<Result<Vec<_>, _>>()?);
+                columns
+                    .push(pages.into_iter().map(|p| compressor.compress(p)).collect::<Result<Vec<_>, _>>()?);
                 // our page statistics are right: the column index stays
                 group_fixes.push(text.map(|stats| FooterFix { stats, drop_column_index: false }));
                 continue;
@@ -168,7 +202,7 @@ pub(crate) fn encode_arrow_with(
                 dict_stats(array.as_ref()).map(|stats| FooterFix { stats, drop_column_index: true });
             for pages in array_to_columns(array, ty.clone(), options, encoding).map_err(format_err(name))? {
                 let compressed = pages
-                    .map(|page| zstd.compress(page.map_err(format_err(name))?))
+                    .map(|page| compressor.compress(page.map_err(format_err(name))?))
                     .collect::<Result<Vec<CompressedPage>, CatalogError>>()?;
                 columns.push(compressed);
                 group_fixes.push(dict.take());
@@ -208,59 +242,99 @@ impl FallibleStreamingIterator for Pages {
 }
 
 /// Compresses the pages of one file. parquet2 builds a new streaming zstd context for every
-/// page (allocating and clearing its tables each time); this keeps one context for the file
-/// and compresses each page in one call. Other codecs go through parquet2.
+/// page (allocating and clearing its tables each time), and a new snappy encoder and a zeroed
+/// output buffer of the worst-case size for each; this keeps one zstd context, or one snappy
+/// encoder and one scratch buffer, for the file and compresses each page in one call.
 struct PageCompressor {
-    zstd: Option<zstd::bulk::Compressor<'static>>,
+    codec: PageCodec,
     compression: CompressionOptions,
+}
+
+/// The per-file state of a [`PageCompressor`].
+enum PageCodec {
+    Zstd(zstd::bulk::Compressor<'static>),
+    Snappy {
+        encoder: Box<snap::raw::Encoder>,
+        scratch: Vec<u8>,
+    },
+    /// Through parquet2 (no compression).
+    Other,
 }
 
 impl PageCompressor {
     fn new(codec: Codec, compression: CompressionOptions, name: &str) -> Result<Self, CatalogError> {
-        let zstd = match codec {
-            Codec::Zstd(level) => Some(zstd::bulk::Compressor::new(level).map_err(|e| {
+        let codec = match codec {
+            Codec::Zstd(level) => PageCodec::Zstd(zstd::bulk::Compressor::new(level).map_err(|e| {
                 CatalogError::Format { context: format!("{name}: zstd level {level}"), source: Box::new(e) }
             })?),
-            Codec::Snappy | Codec::Uncompressed => None,
+            Codec::Snappy => {
+                PageCodec::Snappy { encoder: Box::new(snap::raw::Encoder::new()), scratch: Vec::new() }
+            }
+            Codec::Uncompressed => PageCodec::Other,
         };
-        Ok(PageCompressor { zstd, compression })
+        Ok(PageCompressor { codec, compression })
+    }
+
+    /// One page's bytes compressed, and the codec to record.
+    fn squeeze(&mut self, bytes: &[u8]) -> Result<(Vec<u8>, Compression), CatalogError> {
+        match &mut self.codec {
+            PageCodec::Zstd(z) => {
+                let out = z
+                    .compress(bytes)
+                    .map_err(|e| CatalogError::Format { context: "zstd".into(), source: Box::new(e) })?;
+                Ok((out, Compression::Zstd))
+            }
+            PageCodec::Snappy { encoder, scratch } => {
+                // the scratch buffer is zeroed once per size, not once per page
+                let max = snap::raw::max_compress_len(bytes.len());
+                if scratch.len() < max {
+                    scratch.resize(max, 0);
+                }
+                let n = encoder
+                    .compress(bytes, scratch)
+                    .map_err(|e| CatalogError::Format { context: "snappy".into(), source: Box::new(e) })?;
+                Ok((scratch[..n].to_vec(), Compression::Snappy))
+            }
+            PageCodec::Other => {
+                Err(CatalogError::Format { context: "compress a page".into(), source: "no own codec".into() })
+            }
+        }
     }
 
     fn compress(&mut self, page: Page) -> Result<CompressedPage, CatalogError> {
-        let fail = |e: std::io::Error| CatalogError::Format { context: "zstd".into(), source: Box::new(e) };
-        let Some(z) = self.zstd.as_mut() else {
-            return compress(page, Vec::new(), self.compression).map_err(|e| CatalogError::Format {
-                context: "compress a page".into(),
-                source: Box::new(e),
-            });
+        let through_parquet2 = |page: Page, compression: CompressionOptions| {
+            compress(page, Vec::new(), compression)
+                .map_err(|e| CatalogError::Format { context: "compress a page".into(), source: Box::new(e) })
         };
+        if matches!(self.codec, PageCodec::Other) {
+            return through_parquet2(page, self.compression);
+        }
         match page {
             Page::Data(p) if matches!(p.header(), DataPageHeader::V1(_)) => {
                 let header = p.header().clone();
                 let raw_len = p.buffer().len();
-                let compressed = z.compress(p.buffer()).map_err(fail)?;
+                let (compressed, codec) = self.squeeze(p.buffer())?;
                 let rows = p.selected_rows.as_ref().map(|r| r.iter().map(|i| i.length).sum());
                 Ok(CompressedPage::Data(CompressedDataPage::new(
                     header,
                     compressed,
-                    Compression::Zstd,
+                    codec,
                     raw_len,
                     p.descriptor,
                     rows,
                 )))
             }
             Page::Dict(p) => {
-                let compressed = z.compress(&p.buffer).map_err(fail)?;
+                let (compressed, codec) = self.squeeze(&p.buffer)?;
                 Ok(CompressedPage::Dict(CompressedDictPage::new(
                     compressed,
-                    Compression::Zstd,
+                    codec,
                     p.buffer.len(),
                     p.num_values,
                     p.is_sorted,
                 )))
             }
-            page => compress(page, Vec::new(), self.compression)
-                .map_err(|e| CatalogError::Format { context: "compress a page".into(), source: Box::new(e) }),
+            page => through_parquet2(page, self.compression),
         }
     }
 }
@@ -379,4 +453,27 @@ fn rewrite_footer(
     file.extend_from_slice(&new_len.to_le_bytes());
     file.extend_from_slice(b"PAR1");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Codec;
+
+    #[test]
+    fn codec_names_round_trip() {
+        for (text, codec) in [
+            ("zstd", Codec::Zstd(1)),
+            ("ZSTD:9", Codec::Zstd(9)),
+            ("snappy", Codec::Snappy),
+            ("none", Codec::Uncompressed),
+        ] {
+            let parsed: Codec = text.parse().unwrap();
+            assert_eq!(parsed, codec, "{text}");
+            assert_eq!(parsed.to_string().parse::<Codec>().unwrap(), codec);
+        }
+        for bad in ["", "zstd:0", "zstd:23", "zstd:x", "lz4", "gzip"] {
+            let err = bad.parse::<Codec>().unwrap_err();
+            assert!(err.contains("expected zstd"), "{bad}: {err}");
+        }
+    }
 }

@@ -45,9 +45,12 @@ for table, exp in expected.items():
     # --- every data file on disk is a live file (removed ones were deleted)
     on_disk = sorted(str(p) for p in root.rglob("*.parquet") if "_delta_log" not in p.parts)
     check(len(on_disk) == exp["files"], f"{table}: {len(on_disk)} parquet files on disk, {exp['files']} live")
+    codecs = set()
     for f in on_disk:
         pf = pq.ParquetFile(f)
         md = pf.metadata
+        codecs.update(md.row_group(rg).column(c).compression
+                      for rg in range(md.num_row_groups) for c in range(md.num_columns))
         for rg in range(md.num_row_groups):
             data = pf.read_row_group(rg)
             for c in range(md.num_columns):
@@ -59,6 +62,9 @@ for table, exp in expected.items():
                       f"{f}: column {col.path_in_schema} null_count {st.null_count} != {actual_nulls}")
                 check(st.has_min_max or actual_nulls == col.num_values,
                       f"{f}: column {col.path_in_schema} has values but no min/max")
+
+    if "codecs" in exp:
+        check(sorted(codecs) == exp["codecs"], f"{table}: page codecs {sorted(codecs)} != {exp['codecs']}")
 
     # --- pyarrow dataset over the plain Parquet layout
     part = ds.partitioning(flavor="hive")

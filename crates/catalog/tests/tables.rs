@@ -352,8 +352,13 @@ fn real_engines_read_the_tables() {
     let lake = dir.0.join("lake");
     let store = Store::local(&lake);
     let table = Table::new(&store, &ACCESS_LOGS).with_checkpoint_interval(2);
+    use loglake_catalog::{Codec, WriteOptions};
+    // partition b and the rejects are written with snappy (`--compression snappy`), the rest
+    // with the default zstd: every engine below reads both codecs
+    let mut snappy = WriteOptions::default();
+    snappy.codec = Codec::Snappy;
     commit(&table, "a", &a_v1());
-    commit(&table, "b", &b_rows());
+    commit(&table.clone().with_options(snappy), "b", &b_rows());
     commit(&table, "a", &a_v2());
     // a checkpoint was written at version 2; drop the JSON commits it covers, so every reader
     // below has to read our checkpoint Parquet to get the table right
@@ -364,7 +369,7 @@ fn real_engines_read_the_tables() {
         .collect();
     store.delete_many(&old).unwrap();
     assert_eq!(table.snapshot().unwrap().num_records(), 4);
-    let rejects = Table::new(&store, &REJECTS);
+    let rejects = Table::new(&store, &REJECTS).with_options(snappy);
     let mut r = BatchBuilder::new(&REJECTS);
     r.push(&[
         Value::Str("raw/a.log"),
@@ -386,6 +391,7 @@ fn real_engines_read_the_tables() {
     let expected = json!({
         "curated/access_logs": {
             "version": 3, "rows": 4, "files": 2, "columns": access_cols, "glob": "dt=*/hour=*/*.parquet",
+            "codecs": ["SNAPPY", "ZSTD"],
             "ts_type": "timestamp[us, tz=UTC]",
             "queries": [
                 {"sql": format!("SELECT CAST(hour AS INTEGER) AS h, count(*), sum(bytes) FROM {from} GROUP BY h ORDER BY h"),
@@ -398,6 +404,7 @@ fn real_engines_read_the_tables() {
         },
         "curated/rejects": {
             "version": 1, "rows": 1, "files": 1, "columns": reject_cols, "glob": "dt=*/*.parquet",
+            "codecs": ["SNAPPY"],
             "queries": [
                 {"sql": format!("SELECT reason, source_line, octet_length(raw_line) FROM {from}"),
                  "rows": [["bad_date", "3", "12"]]},

@@ -10,8 +10,8 @@ use loglake_aggregate::{compute_days, write_days, PeriodState};
 // named points where the crash tests make the job die like `kill -9`
 use loglake_catalog::crash_point;
 use loglake_catalog::{
-    raw_partition_prefix, BatchBuilder, CommitOutcome, Date, PartitionKey, StagedFile, Table, ACCESS_LOGS,
-    REJECTS,
+    raw_partition_prefix, BatchBuilder, Codec, CommitOutcome, Date, PartitionKey, StagedFile, Table,
+    WriteOptions, ACCESS_LOGS, REJECTS,
 };
 use loglake_parser::{Lines, Parser, ParserConfig};
 use loglake_storage::{ObjectMeta, Store};
@@ -140,6 +140,9 @@ pub struct DailyOptions {
     /// before they merge into the run's shared states (default 2 Mi): bounds the memory of
     /// the daily states at about one day's distinct pairs plus this much per worker.
     pub daily_flush_pairs: usize,
+    /// Page compression of the curated and rejects files (default zstd level 1; the daily
+    /// tables, a few rows a day, keep the default).
+    pub compression: Codec,
 }
 
 /// One shard of a sharded run: shard `index` of `count` (`0 <= index < count`).
@@ -186,6 +189,7 @@ impl std::fmt::Debug for DailyOptions {
             .field("aggregates_only", &self.aggregates_only)
             .field("anonymize_ip", &self.anonymize_ip)
             .field("daily_flush_pairs", &self.daily_flush_pairs)
+            .field("compression", &self.compression)
             .finish_non_exhaustive()
     }
 }
@@ -205,6 +209,7 @@ impl DailyOptions {
             aggregates_only: false,
             anonymize_ip: None,
             daily_flush_pairs: FLUSH_PAIRS,
+            compression: WriteOptions::default().codec,
         }
     }
 }
@@ -493,6 +498,16 @@ struct Target<'a> {
 }
 
 /// Parses one segment into staged curated and reject files.
+/// Room for a new partition's rows: half the lines of a segment of `len` bytes still to come
+/// after `lines` lines of `consumed` bytes (the current one included), at most
+/// [`FLUSH_ROWS`]. Half, because a segment usually spans more than one hour and room reserved
+/// for rows that never come is memory held until the segment ends; a builder that outgrows it
+/// grows once or twice by doubling.
+fn remaining_lines(len: usize, consumed: usize, lines: u64) -> usize {
+    let per_line = consumed / usize::try_from(lines.max(1)).unwrap_or(usize::MAX);
+    (len.saturating_sub(consumed) / per_line.max(1) / 2 + 1).min(FLUSH_ROWS)
+}
+
 fn ingest_segment(
     target: &Target<'_>,
     parser: &Parser,
@@ -508,8 +523,12 @@ fn ingest_segment(
     let mut parts: Vec<(PartitionKey, BatchBuilder)> = Vec::new();
     let mut current: Option<(i64, usize, Option<usize>)> = None;
     let mut rejects = BatchBuilder::new(&REJECTS);
+    // bytes of the lines read so far: a new partition's builder gets room for about the
+    // segment's remaining lines (rows are mostly in time order, so most go to it)
+    let mut consumed = 0usize;
     for line in Lines::starting_at(segment.bytes(), segment.first_line) {
         out.lines += 1;
+        consumed += line.bytes().len() + 1;
         let reason = match parser.parse_line(line.bytes()) {
             Ok(r) => match (r.time(), out_of_range(&r)) {
                 // a format without a time cannot be partitioned by event time
@@ -541,7 +560,8 @@ fn ingest_segment(
                             let part = match parts.iter().position(|(k, _)| *k == key) {
                                 Some(i) => i,
                                 None => {
-                                    parts.push((key, BatchBuilder::new(&ACCESS_LOGS)));
+                                    let rows = remaining_lines(segment.bytes().len(), consumed, out.lines);
+                                    parts.push((key, BatchBuilder::with_capacity(&ACCESS_LOGS, rows)));
                                     parts.len() - 1
                                 }
                             };
@@ -559,7 +579,8 @@ fn ingest_segment(
                     write_access_row(b, &r, source, line.number(), features, state)?;
                     out.rows += 1;
                     if b.len() >= FLUSH_ROWS {
-                        let full = std::mem::replace(b, BatchBuilder::new(&ACCESS_LOGS));
+                        let rows = remaining_lines(segment.bytes().len(), consumed, out.lines);
+                        let full = std::mem::replace(b, BatchBuilder::with_capacity(&ACCESS_LOGS, rows));
                         out.curated.push(target.curated.write_file(*key, batch, &full.finish()?)?);
                     }
                     continue;
@@ -644,9 +665,11 @@ fn ingest_object(
     let t0 = Instant::now();
     let object = store.describe(&meta.key);
     let _span = tracing::info_span!("object", object = %object).entered();
+    let mut write = WriteOptions::default();
+    write.codec = options.compression;
     let target = Target {
-        curated: Table::new(store, &ACCESS_LOGS),
-        rejects: Table::new(store, &REJECTS),
+        curated: Table::new(store, &ACCESS_LOGS).with_options(write),
+        rejects: Table::new(store, &REJECTS).with_options(write),
         object: object.clone(),
         batch: batch_of(meta).0,
         reject_partition: PartitionKey::day(arrival),
@@ -889,5 +912,19 @@ impl IngestHistory {
     /// The event dates the run that ingested `marker` touched.
     fn dates_of(&self, marker: &str) -> impl Iterator<Item = Date> + '_ {
         self.curated.get(marker).into_iter().flatten().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{remaining_lines, FLUSH_ROWS};
+
+    #[test]
+    fn remaining_lines_follow_the_mean_line_length() {
+        // 10 lines of 100 bytes read out of 10,000 bytes: 90 to come, room for half (+1)
+        assert_eq!(remaining_lines(10_000, 1_000, 10), 46);
+        assert_eq!(remaining_lines(10_000, 10_000, 100), 1, "at the end");
+        assert_eq!(remaining_lines(1 << 40, 100, 1), FLUSH_ROWS, "bounded");
+        assert_eq!(remaining_lines(100, 0, 0), 51, "nothing read yet: no division by zero");
     }
 }

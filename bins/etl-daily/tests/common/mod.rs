@@ -55,6 +55,39 @@ pub(crate) fn generated_day(store: &Store, objects: &[(u64, i16)], lines: u64, b
     }
 }
 
+/// Every row of a table, each cell formatted by its column type (NULL as `∅`), sorted: equal
+/// lists, equal table contents whatever the files look like.
+pub(crate) fn table_rows(store: &Store, def: &'static loglake_catalog::TableDef) -> Vec<String> {
+    use loglake_catalog::ColumnType as T;
+    let t = Table::new(store, def);
+    let mut rows = Vec::new();
+    let names: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
+    t.scan(&t.snapshot().unwrap(), &ScanOptions::columns(names), |g| {
+        for i in 0..g.rows {
+            let cells: Vec<String> = def
+                .columns
+                .iter()
+                .zip(&g.columns)
+                .map(|(c, v)| {
+                    let cell = match c.ty {
+                        T::Utf8 | T::DictUtf8 => v.str(i).map(str::to_owned),
+                        T::Bool => v.bool(i).map(|b| b.to_string()),
+                        T::Binary => v.bytes(i).map(|b| format!("{b:?}")),
+                        T::Float64 => v.float(i).map(|f| f.to_string()),
+                        _ => v.int(i).map(|n| n.to_string()),
+                    };
+                    cell.unwrap_or_else(|| "∅".to_owned())
+                })
+                .collect();
+            rows.push(cells.join("|"));
+        }
+        Ok(())
+    })
+    .unwrap();
+    rows.sort();
+    rows
+}
+
 /// (rows, rejects) per source object, read back from the lake itself.
 pub(crate) fn lake_counts(store: &Store) -> BTreeMap<String, (u64, u64)> {
     let mut out: BTreeMap<String, (u64, u64)> = BTreeMap::new();
