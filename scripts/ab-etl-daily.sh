@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # A/B of etl-daily builds on the same input, alternating runs so that the machine's drift hits
 # every variant alike; prints per-round wall/CPU/RSS/curated bytes and the medians.
-#   bash scripts/ab-etl-daily.sh DATA_DIR OBJECTS THREADS ROUNDS 'label|ENV=V ...|BIN' ...
+#   bash scripts/ab-etl-daily.sh DATA_DIR OBJECTS THREADS ROUNDS 'label|ENV=V ...|BIN[|ARGS]' ...
 # DATA_DIR holds the anchors' *.gz files (../shared/bench/anchors/gen_logs.py); OBJECTS of them
 # are linked into a scratch lake under $TMPDIR. Example (old build kept as /tmp/etl-daily-old):
 #   bash scripts/ab-etl-daily.sh /tmp/anchor-data 8 2 5 'old|X=1|/tmp/etl-daily-old' \
 #     "new|X=1|$PWD/target/release/etl-daily"
+# or one build with other flags (ARGS, e.g. the codecs docs/performance.md compares):
+#   B=$PWD/target/release/etl-daily; bash scripts/ab-etl-daily.sh /tmp/anchor-data 8 2 3 \
+#     "zstd|X=1|$B|--compression zstd" "snappy|X=1|$B|--compression snappy"
 # Instruction counts for one object (what docs/performance.md quotes), per build:
 #   valgrind --tool=callgrind --callgrind-out-file=cg.out BIN --lake LAKE --date 2020-05-31 --threads 1
 set -euo pipefail
-[ $# -ge 5 ] || { sed -n 2,10p "$0"; exit 2; }
+[ $# -ge 5 ] || { sed -n 2,13p "$0"; exit 2; }
 data=$1 n=$2 threads=$3 rounds=$4
 shift 4
 root=$(mktemp -d)
@@ -21,12 +24,13 @@ declare -A walls cpus
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for r in $(seq "$rounds"); do
   for v in "$@"; do
-    IFS='|' read -r label envs bin <<<"$v"
+    IFS='|' read -r label envs bin args <<<"$v"
     rm -rf "$root/curated" "$root/agg"
     start=$(date +%s.%N)
+    # ENV=V pairs and ARGS split on spaces
     # shellcheck disable=SC2086
     /usr/bin/time -f "%U %S %M" -o "$root/time" env $envs "$bin" --lake "$root" --date 2020-05-31 \
-      --threads "$threads" >/dev/null 2>&1 || echo "FAILED: $label"
+      --threads "$threads" ${args:-} >/dev/null 2>&1 || echo "FAILED: $label"
     wall=$(echo "$(date +%s.%N) - $start" | bc)
     read -r user sys rss <"$root/time"
     cpu=$(echo "$user + $sys" | bc)

@@ -246,45 +246,28 @@ impl FallibleStreamingIterator for Pages {
 /// output buffer of the worst-case size for each; this keeps one zstd context, or one snappy
 /// encoder and one scratch buffer, for the file and compresses each page in one call.
 struct PageCompressor {
-    codec: PageCodec,
+    /// `None`: every page goes through parquet2 (no compression).
+    own: Option<OwnCodec>,
     compression: CompressionOptions,
 }
 
-/// The per-file state of a [`PageCompressor`].
-enum PageCodec {
+/// The per-file state of a codec [`PageCompressor`] runs itself.
+enum OwnCodec {
     Zstd(zstd::bulk::Compressor<'static>),
-    Snappy {
-        encoder: Box<snap::raw::Encoder>,
-        scratch: Vec<u8>,
-    },
-    /// Through parquet2 (no compression).
-    Other,
+    Snappy { encoder: Box<snap::raw::Encoder>, scratch: Vec<u8> },
 }
 
-impl PageCompressor {
-    fn new(codec: Codec, compression: CompressionOptions, name: &str) -> Result<Self, CatalogError> {
-        let codec = match codec {
-            Codec::Zstd(level) => PageCodec::Zstd(zstd::bulk::Compressor::new(level).map_err(|e| {
-                CatalogError::Format { context: format!("{name}: zstd level {level}"), source: Box::new(e) }
-            })?),
-            Codec::Snappy => {
-                PageCodec::Snappy { encoder: Box::new(snap::raw::Encoder::new()), scratch: Vec::new() }
-            }
-            Codec::Uncompressed => PageCodec::Other,
-        };
-        Ok(PageCompressor { codec, compression })
-    }
-
+impl OwnCodec {
     /// One page's bytes compressed, and the codec to record.
     fn squeeze(&mut self, bytes: &[u8]) -> Result<(Vec<u8>, Compression), CatalogError> {
-        match &mut self.codec {
-            PageCodec::Zstd(z) => {
+        match self {
+            OwnCodec::Zstd(z) => {
                 let out = z
                     .compress(bytes)
                     .map_err(|e| CatalogError::Format { context: "zstd".into(), source: Box::new(e) })?;
                 Ok((out, Compression::Zstd))
             }
-            PageCodec::Snappy { encoder, scratch } => {
+            OwnCodec::Snappy { encoder, scratch } => {
                 // the scratch buffer is zeroed once per size, not once per page
                 let max = snap::raw::max_compress_len(bytes.len());
                 if scratch.len() < max {
@@ -295,10 +278,22 @@ impl PageCompressor {
                     .map_err(|e| CatalogError::Format { context: "snappy".into(), source: Box::new(e) })?;
                 Ok((scratch[..n].to_vec(), Compression::Snappy))
             }
-            PageCodec::Other => {
-                Err(CatalogError::Format { context: "compress a page".into(), source: "no own codec".into() })
-            }
         }
+    }
+}
+
+impl PageCompressor {
+    fn new(codec: Codec, compression: CompressionOptions, name: &str) -> Result<Self, CatalogError> {
+        let own = match codec {
+            Codec::Zstd(level) => Some(OwnCodec::Zstd(zstd::bulk::Compressor::new(level).map_err(|e| {
+                CatalogError::Format { context: format!("{name}: zstd level {level}"), source: Box::new(e) }
+            })?)),
+            Codec::Snappy => {
+                Some(OwnCodec::Snappy { encoder: Box::new(snap::raw::Encoder::new()), scratch: Vec::new() })
+            }
+            Codec::Uncompressed => None,
+        };
+        Ok(PageCompressor { own, compression })
     }
 
     fn compress(&mut self, page: Page) -> Result<CompressedPage, CatalogError> {
@@ -306,14 +301,14 @@ impl PageCompressor {
             compress(page, Vec::new(), compression)
                 .map_err(|e| CatalogError::Format { context: "compress a page".into(), source: Box::new(e) })
         };
-        if matches!(self.codec, PageCodec::Other) {
+        let Some(own) = self.own.as_mut() else {
             return through_parquet2(page, self.compression);
-        }
+        };
         match page {
             Page::Data(p) if matches!(p.header(), DataPageHeader::V1(_)) => {
                 let header = p.header().clone();
                 let raw_len = p.buffer().len();
-                let (compressed, codec) = self.squeeze(p.buffer())?;
+                let (compressed, codec) = own.squeeze(p.buffer())?;
                 let rows = p.selected_rows.as_ref().map(|r| r.iter().map(|i| i.length).sum());
                 Ok(CompressedPage::Data(CompressedDataPage::new(
                     header,
@@ -325,7 +320,7 @@ impl PageCompressor {
                 )))
             }
             Page::Dict(p) => {
-                let (compressed, codec) = self.squeeze(&p.buffer)?;
+                let (compressed, codec) = own.squeeze(&p.buffer)?;
                 Ok(CompressedPage::Dict(CompressedDictPage::new(
                     compressed,
                     codec,

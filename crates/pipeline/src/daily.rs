@@ -497,7 +497,6 @@ struct Target<'a> {
     accumulators: Option<&'a Accumulators>,
 }
 
-/// Parses one segment into staged curated and reject files.
 /// Room for a new partition's rows: half the lines of a segment of `len` bytes still to come
 /// after `lines` lines of `consumed` bytes (the current one included), at most
 /// [`FLUSH_ROWS`]. Half, because a segment usually spans more than one hour and room reserved
@@ -508,6 +507,7 @@ fn remaining_lines(len: usize, consumed: usize, lines: u64) -> usize {
     (len.saturating_sub(consumed) / per_line.max(1) / 2 + 1).min(FLUSH_ROWS)
 }
 
+/// Parses one segment into staged curated and reject files.
 fn ingest_segment(
     target: &Target<'_>,
     parser: &Parser,
@@ -523,8 +523,8 @@ fn ingest_segment(
     let mut parts: Vec<(PartitionKey, BatchBuilder)> = Vec::new();
     let mut current: Option<(i64, usize, Option<usize>)> = None;
     let mut rejects = BatchBuilder::new(&REJECTS);
-    // bytes of the lines read so far: a new partition's builder gets room for about the
-    // segment's remaining lines (rows are mostly in time order, so most go to it)
+    // bytes of the lines read so far: a new partition's builder gets room for half the
+    // segment's remaining lines (`remaining_lines`)
     let mut consumed = 0usize;
     for line in Lines::starting_at(segment.bytes(), segment.first_line) {
         out.lines += 1;
