@@ -160,11 +160,15 @@ fn catalogue() -> Vec<Case> {
                     with(|v| v[1] = b"fe80::1%eth0"),
                     with(|v| v[1] = b"2001:db8::1"),
                     with(|v| v[1] = b"[2001:db8::2]"),
+                    // seen again (the worker's cache), the same address written longhand, a name
+                    with(|v| v[1] = b"fe80::1%eth0"),
+                    with(|v| v[1] = b"2001:DB8:0:0::1"),
+                    with(|v| v[1] = b"host.example"),
                 ],
                 b"\n",
             ),
-            3,
-            3,
+            6,
+            6,
             &[],
         ),
         (
@@ -259,9 +263,15 @@ fn every_hostile_input_has_its_expected_outcome() {
         assert_eq!(lake_rows, *rows, "{name}: rows in the lake");
         assert_eq!(o["error"].is_null(), *name != "truncated.log.gz", "{name}: {}", o["error"]);
     }
-    // zone ids dropped, brackets removed: every IPv6 client has a canonical client_ip
-    assert_eq!(
-        client_ips(&Store::local(lake)),
-        [Some("2001:db8::1".to_owned()), Some("2001:db8::2".to_owned()), Some("fe80::1".to_owned())]
-    );
+    // zone ids dropped, brackets removed, lowercase and shortest form: every IPv6 client has
+    // a canonical client_ip, and a host name has none
+    let want = [
+        None,
+        Some("2001:db8::1"),
+        Some("2001:db8::1"),
+        Some("2001:db8::2"),
+        Some("fe80::1"),
+        Some("fe80::1"),
+    ];
+    assert_eq!(client_ips(&Store::local(lake)), want.map(|w| w.map(str::to_owned)));
 }

@@ -169,12 +169,19 @@ pub(crate) fn dict_pages(array: &dyn Array, ty: &ParquetType) -> Option<(Vec<Pag
     let validity = dict.validity().filter(|v| v.unset_bits() > 0);
     let mut keys = Vec::with_capacity(len - dict.null_count());
     let mut used = vec![false; values.len()];
-    for (i, &k) in dict.keys().values().iter().enumerate() {
-        if validity.is_none_or(|v| v.get_bit(i)) {
-            let k = usize::try_from(k).ok().filter(|&k| k < used.len())?;
-            used[k] = true;
-            keys.push(k as u32);
-        }
+    let mut top = 0u32;
+    // a key out of range (negative keys wrap above it) leaves the chunk to arrow2
+    let mut take = |k: i32| -> Option<()> {
+        let k = k as u32;
+        *used.get_mut(k as usize)? = true;
+        top = top.max(k);
+        keys.push(k);
+        Some(())
+    };
+    let raw = dict.keys().values().iter();
+    match validity {
+        None => raw.copied().try_for_each(&mut take)?,
+        Some(v) => raw.zip(v.iter()).filter(|(_, ok)| *ok).try_for_each(|(&k, _)| take(k))?,
     }
     let stats = TextStats::of_used(values, &used, dict.null_count());
     // the dictionary page: every value, PLAIN
@@ -189,7 +196,7 @@ pub(crate) fn dict_pages(array: &dyn Array, ty: &ParquetType) -> Option<(Vec<Pag
     if optional {
         def_levels(&mut buf, validity, 0, len);
     }
-    let width = (32 - keys.iter().max().copied().unwrap_or(0).leading_zeros()).max(1);
+    let width = (32 - top.leading_zeros()).max(1);
     buf.push(width as u8);
     pack_keys(&mut buf, &keys, width);
     let statistics = text_statistics(pt, stats.nulls, stats.min.as_deref(), stats.max.as_deref());
@@ -198,13 +205,35 @@ pub(crate) fn dict_pages(array: &dyn Array, ty: &ParquetType) -> Option<(Vec<Pag
 }
 
 /// One bit-packed run of `keys`, `width` bits each, LSB first, padded to a multiple of eight
-/// values.
+/// values. Every key must fit in `width` bits.
 fn pack_keys(buf: &mut Vec<u8>, keys: &[u32], width: u32) {
     let groups = keys.len().div_ceil(8);
     varint(buf, ((groups as u64) << 1) | 1);
+    // eight keys take exactly `width` bytes
+    buf.reserve(groups * width as usize);
+    let mut chunks = keys.chunks_exact(8);
+    for group in &mut chunks {
+        pack_group(buf, group, width);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut last = [0u32; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        pack_group(buf, &last, width);
+    }
+}
+
+/// Eight keys as `width` bytes: through one 128-bit word when they fit (16 bits or fewer:
+/// dictionaries of up to 65,536 values), bit by bit otherwise.
+#[inline]
+fn pack_group(buf: &mut Vec<u8>, group: &[u32], width: u32) {
+    if width <= 16 {
+        let word = group.iter().enumerate().fold(0u128, |w, (i, &k)| w | u128::from(k) << (i as u32 * width));
+        buf.extend_from_slice(&word.to_le_bytes()[..width as usize]);
+        return;
+    }
     let (mut acc, mut bits) = (0u64, 0u32);
-    let padding = std::iter::repeat_n(&0u32, groups * 8 - keys.len());
-    for &k in keys.iter().chain(padding) {
+    for &k in group {
         acc |= u64::from(k) << bits;
         bits += width;
         while bits >= 8 {
@@ -265,15 +294,15 @@ fn page<'a>(
             text_statistics(pt, nulls(rows, values), min, max)
         }
         Flat::Int64(a) => {
-            let (st, n) = plain_ints(&mut buf, &a.values()[start..end], start, &valid, |v| v);
+            let (st, n) = plain_ints(&mut buf, &a.values()[start..end], start, validity, |v| v);
             int_statistics(pt, st, rows, n)
         }
         Flat::Int32(a) => {
-            let (st, n) = plain_ints(&mut buf, &a.values()[start..end], start, &valid, |v| v);
+            let (st, n) = plain_ints(&mut buf, &a.values()[start..end], start, validity, |v| v);
             int_statistics(pt, st, rows, n)
         }
         Flat::Int16(a) => {
-            let (st, n) = plain_ints(&mut buf, &a.values()[start..end], start, &valid, i32::from);
+            let (st, n) = plain_ints(&mut buf, &a.values()[start..end], start, validity, i32::from);
             int_statistics(pt, st, rows, n)
         }
         Flat::Bool(a) => {
@@ -339,21 +368,30 @@ fn nulls(rows: usize, values: usize) -> i64 {
     i64::try_from(rows - values).unwrap_or(i64::MAX)
 }
 
-/// Appends the PLAIN little-endian values of the valid rows (`first` is the row of
-/// `values[0]`); returns their min/max and count.
+/// PLAIN values of the rows of `values` (rows `first..` of the column) that `validity` marks
+/// present (all of them without one), with their min/max and count. Without NULLs this is a
+/// loop the compiler unrolls, and the bounds are taken apart from it.
 #[inline]
 fn plain_ints<T: Copy, P: Copy + Ord + ToLe>(
     buf: &mut Vec<u8>,
     values: &[T],
     first: usize,
-    valid: &impl Fn(usize) -> bool,
+    validity: Option<&Bitmap>,
     physical: impl Fn(T) -> P,
 ) -> (Option<(P, P)>, usize) {
     buf.reserve(values.len() * std::mem::size_of::<P>());
+    let Some(validity) = validity else {
+        for &v in values {
+            physical(v).put(buf);
+        }
+        let lo = values.iter().map(|&v| physical(v)).min();
+        let hi = values.iter().map(|&v| physical(v)).max();
+        return (lo.zip(hi), values.len());
+    };
     let mut st: Option<(P, P)> = None;
     let mut n = 0;
     for (i, &v) in values.iter().enumerate() {
-        if !valid(first + i) {
+        if !validity.get_bit(first + i) {
             continue;
         }
         let p = physical(v);

@@ -244,6 +244,13 @@ impl<'a> LogRecord<'a> {
         parse_ip(self.remote_host_bytes()?)
     }
 
+    /// The client address when it is a dotted quad: [`client_ip`](Self::client_ip)'s IPv4
+    /// case, without trying the slower IPv6 parse.
+    #[must_use]
+    pub fn client_ipv4(&self) -> Option<Ipv4Addr> {
+        parse_ipv4(self.remote_host_bytes()?)
+    }
+
     /// The local address (`%A`) as an IP.
     #[must_use]
     pub fn local_ip(&self) -> Option<IpAddr> {
@@ -281,10 +288,16 @@ impl<'a> LogRecord<'a> {
         self.request.method.is_some() && self.request.path.is_some()
     }
 
+    /// The request method (`%r` or `%m`) as logged (an HTTP token: ASCII).
+    #[must_use]
+    pub fn method_bytes(&self) -> Option<&[u8]> {
+        self.part(self.request.method)
+    }
+
     /// The request method (`%r` or `%m`), validated as an HTTP token.
     #[must_use]
     pub fn method(&self) -> Option<&str> {
-        self.part(self.request.method).and_then(|b| std::str::from_utf8(b).ok())
+        self.method_bytes().and_then(|b| std::str::from_utf8(b).ok())
     }
 
     /// The request path (`%r` or `%U`) as logged, without the query string.
@@ -311,10 +324,16 @@ impl<'a> LogRecord<'a> {
         self.query_bytes().map(decode_text)
     }
 
+    /// The protocol (`HTTP/1.1`; from `%r` or `%H`) as logged.
+    #[must_use]
+    pub fn protocol_bytes(&self) -> Option<&[u8]> {
+        self.part(self.request.protocol)
+    }
+
     /// The protocol (`HTTP/1.1`; from `%r` or `%H`).
     #[must_use]
     pub fn protocol(&self) -> Option<&str> {
-        self.part(self.request.protocol).and_then(|b| std::str::from_utf8(b).ok())
+        self.protocol_bytes().and_then(|b| std::str::from_utf8(b).ok())
     }
 
     /// The `Referer` request header as logged.
@@ -370,34 +389,33 @@ fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
     if b.len() < 7 || b.len() > 15 {
         return None;
     }
+    // octet by octet, its up to three digits unrolled: a few compares a byte
+    let digit = |i: usize| b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10);
     let mut octets = [0u8; 4];
-    let (mut n, mut value, mut digits, mut first) = (0usize, 0u16, 0u8, 0u8);
-    for &c in b {
-        if c == b'.' {
-            if digits == 0 || n == 3 {
+    let mut i = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        let mut v = u16::from(digit(i)?);
+        i += 1;
+        // a leading zero (octal to some parsers) is an octet of its own
+        if v != 0 {
+            if let Some(d) = digit(i) {
+                v = v * 10 + u16::from(d);
+                i += 1;
+                if let Some(d) = digit(i) {
+                    v = v * 10 + u16::from(d);
+                    i += 1;
+                }
+            }
+        }
+        *octet = u8::try_from(v).ok()?;
+        if n < 3 {
+            if b.get(i) != Some(&b'.') {
                 return None;
             }
-            octets[n] = u8::try_from(value).ok()?;
-            (n, value, digits) = (n + 1, 0, 0);
-            continue;
+            i += 1;
         }
-        if !c.is_ascii_digit() || digits == 3 {
-            return None;
-        }
-        if digits == 0 {
-            first = c;
-        } else if first == b'0' {
-            // a leading zero (octal to some parsers): not a dotted quad
-            return None;
-        }
-        value = value * 10 + u16::from(c - b'0');
-        digits += 1;
     }
-    if n != 3 || digits == 0 {
-        return None;
-    }
-    octets[3] = u8::try_from(value).ok()?;
-    Some(Ipv4Addr::from(octets))
+    (i == b.len()).then(|| Ipv4Addr::from(octets))
 }
 
 /// IPv4, IPv6, and IPv6 with a zone (`fe80::1%eth0`, the zone is dropped).
@@ -464,6 +482,25 @@ mod tests {
             let c = format!("{}.{}.{}.{}", i % 300, i * 7 % 260, i * 13 % 256, i * 31 % 257);
             assert_eq!(parse_ipv4(c.as_bytes()), c.parse::<Ipv4Addr>().ok(), "{c}");
         }
+        // strings of digits, dots and a stray byte, of every length the fast path looks at
+        let alphabet = b"0012255..9x";
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut valid = 0;
+        for _ in 0..200_000 {
+            let len = 6 + (next() % 11) as usize;
+            let c: String =
+                (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize] as char).collect();
+            let want = c.parse::<Ipv4Addr>().ok();
+            valid += usize::from(want.is_some());
+            assert_eq!(parse_ipv4(c.as_bytes()), want, "{c}");
+        }
+        assert!(valid > 250, "{valid} valid addresses among the random strings");
     }
 
     #[test]

@@ -529,8 +529,10 @@ fn ingest_segment(
     for line in Lines::starting_at(segment.bytes(), segment.first_line) {
         out.lines += 1;
         consumed += line.bytes().len() + 1;
-        let reason = match parser.parse_line(line.bytes()) {
-            Ok(r) => match (r.time(), out_of_range(&r)) {
+        // matched by reference: moving the record out of the result copies it
+        let parsed = parser.parse_line(line.bytes());
+        let reason = match &parsed {
+            Ok(r) => match (r.time(), out_of_range(r)) {
                 // a format without a time cannot be partitioned by event time
                 (None, _) => Reason::Other("no_time"),
                 (Some(_), Some(code)) => Reason::Other(code),
@@ -576,7 +578,7 @@ fn ingest_segment(
                         (Some(s), Some(i)) => Some(&mut s[i].1),
                         _ => None,
                     };
-                    write_access_row(b, &r, source, line.number(), features, state)?;
+                    write_access_row(b, r, source, line.number(), features, state)?;
                     out.rows += 1;
                     if b.len() >= FLUSH_ROWS {
                         let rows = remaining_lines(segment.bytes().len(), consumed, out.lines);
@@ -591,7 +593,7 @@ fn ingest_segment(
                 push_reject_row(
                     &mut rejects,
                     line.bytes(),
-                    Reason::Parse(&e),
+                    Reason::Parse(e),
                     object,
                     line.number(),
                     features.anonymize.as_ref(),

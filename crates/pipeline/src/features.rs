@@ -6,7 +6,6 @@
 //! unescaped, UTF-8 checked, classified and hashed once per distinct value, and so is a
 //! referrer with its host.
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use hashbrown::HashTable;
@@ -99,6 +98,8 @@ pub struct Features {
     pub anonymize: Option<IpAnonymizer>,
     raw_agents: ByteCache<AgentEntry>,
     referrers: ByteCache<ReferrerEntry>,
+    /// Client fields other than dotted quads (IPv6, host names), parsed and printed once each.
+    other_clients: ByteCache<Option<(IpAddr, Box<str>)>>,
     ip_text: String,
 }
 
@@ -109,6 +110,7 @@ impl std::fmt::Debug for Features {
             .field("anonymize", &self.anonymize)
             .field("raw_agents", &self.raw_agents.len())
             .field("referrers", &self.referrers.len())
+            .field("other_clients", &self.other_clients.len())
             .finish()
     }
 }
@@ -193,31 +195,50 @@ const COMMON_VALUES: [&str; 17] = [
 /// `value` with its fixed id when it is one of [`COMMON_VALUES`].
 #[inline]
 fn common(value: &str) -> (&str, Option<u64>) {
+    (value, common_index(value.as_bytes()).map(|i| common_ids()[i]))
+}
+
+/// A logged method or protocol as text with its id: a [`COMMON_VALUES`] entry found by its
+/// bytes (no UTF-8 pass), else the bytes checked as text (`None` when they are not).
+#[inline]
+fn common_bytes(value: &[u8]) -> Option<(&str, Option<u64>)> {
+    match common_index(value) {
+        Some(i) => Some((COMMON_VALUES[i], Some(common_ids()[i]))),
+        None => std::str::from_utf8(value).ok().map(|s| (s, None)),
+    }
+}
+
+fn common_ids() -> &'static [u64; COMMON_VALUES.len()] {
     static IDS: std::sync::OnceLock<[u64; COMMON_VALUES.len()]> = std::sync::OnceLock::new();
-    let ids = IDS.get_or_init(|| std::array::from_fn(|_| dict_id()));
+    IDS.get_or_init(|| std::array::from_fn(|_| dict_id()))
+}
+
+/// Where `value` is in [`COMMON_VALUES`].
+#[inline]
+fn common_index(value: &[u8]) -> Option<usize> {
     // a match compiles to a switch on the length and a compare or two, not a scan of the list
     let i = match value {
-        "GET" => Some(0),
-        "POST" => Some(1),
-        "HEAD" => Some(2),
-        "PUT" => Some(3),
-        "DELETE" => Some(4),
-        "OPTIONS" => Some(5),
-        "PATCH" => Some(6),
-        "CONNECT" => Some(7),
-        "TRACE" => Some(8),
-        "HTTP/1.1" => Some(9),
-        "HTTP/1.0" => Some(10),
-        "HTTP/2.0" => Some(11),
-        "1xx" => Some(12),
-        "2xx" => Some(13),
-        "3xx" => Some(14),
-        "4xx" => Some(15),
-        "5xx" => Some(16),
+        b"GET" => Some(0),
+        b"POST" => Some(1),
+        b"HEAD" => Some(2),
+        b"PUT" => Some(3),
+        b"DELETE" => Some(4),
+        b"OPTIONS" => Some(5),
+        b"PATCH" => Some(6),
+        b"CONNECT" => Some(7),
+        b"TRACE" => Some(8),
+        b"HTTP/1.1" => Some(9),
+        b"HTTP/1.0" => Some(10),
+        b"HTTP/2.0" => Some(11),
+        b"1xx" => Some(12),
+        b"2xx" => Some(13),
+        b"3xx" => Some(14),
+        b"4xx" => Some(15),
+        b"5xx" => Some(16),
         _ => None,
     };
-    debug_assert!(i.is_none_or(|i: usize| COMMON_VALUES[i] == value));
-    (value, i.map(|i| ids[i]))
+    debug_assert!(i.is_none_or(|i: usize| COMMON_VALUES[i].as_bytes() == value));
+    i
 }
 
 /// Appends the `curated/access_logs` row of a parsed line.
@@ -243,17 +264,26 @@ pub(crate) fn write_access_row(
     features: &mut Features,
     state: Option<&mut PeriodState>,
 ) -> Result<(), CatalogError> {
-    let Features { agents, anonymize, raw_agents, referrers, ip_text } = features;
-    let parsed_ip = r.client_ip();
-    let mut client = r.remote_host();
+    let Features { agents, anonymize, raw_agents, referrers, other_clients, ip_text } = features;
+    let v4 = r.client_ipv4();
+    let other = match (v4, r.remote_host_bytes()) {
+        (None, Some(raw)) => {
+            other_clients.get(raw, || r.client_ip().map(|ip| (ip, ip.to_string().into_boxed_str()))).as_ref()
+        }
+        _ => None,
+    };
+    let parsed_ip = v4.map(IpAddr::V4).or(other.map(|(ip, _)| *ip));
+    // a dotted quad is ASCII without escapes: its text is its bytes (no decoding pass)
+    let mut client = match v4 {
+        Some(_) => {
+            r.remote_host_bytes().and_then(|b| std::str::from_utf8(b).ok()).map(std::borrow::Cow::Borrowed)
+        }
+        None => r.remote_host(),
+    };
     let ip: Option<&str> = match (anonymize.as_ref(), parsed_ip) {
         // the parser took the whole field as a dotted quad, which is its canonical text
         (None, Some(IpAddr::V4(_))) => client.as_deref(),
-        (None, Some(ip)) => {
-            ip_text.clear();
-            let _ = write!(ip_text, "{ip}");
-            Some(ip_text.as_str())
-        }
+        (None, Some(_)) => other.map(|(_, text)| &**text),
         (None, None) => None,
         (Some(a), Some(ip)) => {
             *ip_text = a.ip(ip);
@@ -288,7 +318,7 @@ pub(crate) fn write_access_row(
     let (ident, user) = (r.ident(), r.user());
     // borrowed from the line unless they hold escapes or invalid UTF-8
     let (path, query) = (r.path(), r.query());
-    let method = r.method();
+    let method = r.method_bytes().and_then(common_bytes);
     let valid = r.is_valid_request();
     let request = if valid { None } else { r.request() };
     let t = r.time();
@@ -305,10 +335,10 @@ pub(crate) fn write_access_row(
         .str(ip)
         .str(ident.as_deref())
         .str(user.as_deref())
-        .dict_opt(method.map(common))
+        .dict_opt(method)
         .str(path.as_deref())
         .str(query.as_deref())
-        .dict_opt(r.protocol().map(common))
+        .dict_opt(r.protocol_bytes().and_then(common_bytes))
         .str(request.as_deref())
         .int(status.map(i64::from))
         .dict_opt(class.map(common))
@@ -336,7 +366,7 @@ pub(crate) fn write_access_row(
         f.referrer_id = referrer.map(|e| e.text.id);
         f.status = status.map(i64::from);
         f.bytes = bytes;
-        f.method = method;
+        f.method = method.map(|(m, _)| m);
         f.invalid_request = request.is_some();
         f.is_bot = ua.map(|e| e.agent.is_bot);
         f.duration_us = duration;
@@ -433,6 +463,13 @@ mod tests {
         }
         assert_eq!(common("get").1, None);
         assert_eq!(common("HTTP/3").1, None);
+        // by bytes: the same values and ids, other text as it stands, invalid UTF-8 as none
+        for v in COMMON_VALUES {
+            assert_eq!(common_bytes(v.as_bytes()), Some(common(v)), "{v}");
+        }
+        assert_eq!(common_bytes(b"PROPFIND"), Some(("PROPFIND", None)));
+        assert_eq!(common_bytes(b"GE"), Some(("GE", None)));
+        assert_eq!(common_bytes(b"G\xffT"), None);
     }
 
     #[test]
