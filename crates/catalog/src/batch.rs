@@ -883,6 +883,57 @@ mod tests {
     }
 
     #[test]
+    fn delta_stats_count_nulls_and_bound_integers_of_every_width() {
+        use crate::schema::ACCESS_LOGS;
+        let def = &ACCESS_LOGS;
+        let mut b = BatchBuilder::new(def);
+        let mut rows: Vec<Vec<Value<'_>>> = Vec::new();
+        for r in 0..50i64 {
+            rows.push(
+                def.columns
+                    .iter()
+                    .enumerate()
+                    .map(|(c, col)| {
+                        let c = c as i64;
+                        if col.nullable && (r * 7 + c) % 5 == 0 {
+                            return Value::Null;
+                        }
+                        match col.ty {
+                            ColumnType::Timestamp | ColumnType::Int64 => {
+                                Value::Int(1_590_000_000_000_000 - r * r * 977 + c)
+                            }
+                            ColumnType::Int32 | ColumnType::Int16 => Value::Int((r * 31 + c) % 600 - 300),
+                            ColumnType::Bool => Value::Bool(r % 3 == 0),
+                            _ => Value::Str("v"),
+                        }
+                    })
+                    .collect(),
+            );
+        }
+        for row in &rows {
+            b.push(row).unwrap();
+        }
+        let stats: Json = serde_json::from_str(&b.finish().unwrap().delta_stats()).unwrap();
+        for (c, col) in def.columns.iter().enumerate() {
+            let present: Vec<i64> =
+                rows.iter().filter_map(|r| if let Value::Int(v) = r[c] { Some(v) } else { None }).collect();
+            let nulls = rows.iter().filter(|r| matches!(r[c], Value::Null)).count();
+            assert_eq!(stats["nullCount"][col.name], nulls, "{}", col.name);
+            match col.ty {
+                ColumnType::Int64 | ColumnType::Int32 | ColumnType::Int16 => {
+                    assert_eq!(stats["minValues"][col.name], *present.iter().min().unwrap(), "{}", col.name);
+                    assert_eq!(stats["maxValues"][col.name], *present.iter().max().unwrap(), "{}", col.name);
+                }
+                ColumnType::Timestamp => {
+                    let lo = present.iter().min().unwrap();
+                    assert_eq!(stats["minValues"][col.name], iso_millis(*lo), "{}", col.name);
+                }
+                _ => assert!(stats["minValues"].get(col.name).is_none(), "{}", col.name),
+            }
+        }
+    }
+
+    #[test]
     fn capacity_changes_nothing_but_room() {
         let build = |b: &mut BatchBuilder| {
             for line in 1..=40 {
