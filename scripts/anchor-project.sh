@@ -21,12 +21,11 @@ for f in "$data"/*.gz; do ln "$f" "$raw/" 2>/dev/null || cp "$f" "$raw/"; done
 # of Parquet files: hard links in one process per date and one for the rejects, and the RESULT
 # line from the report's top-level keys (two-space indent) without starting an interpreter:
 # this bookkeeping is timed with the job, and forking per file and a python3 start cost ~0.2 s
+mkdir -p "$out/table" "$out/rejects"
 for d in "$lake"/curated/access_logs/dt=*; do
   [ -d "$d" ] || continue
-  mkdir -p "$out/table"
   cp -al "$d" "$out/table/date=${d##*dt=}"
 done
-mkdir -p "$out/rejects"
 find "$lake/curated/rejects" -name '*.parquet' -exec ln -t "$out/rejects/" {} +
 declare -A r
 while IFS=': ' read -r k v; do

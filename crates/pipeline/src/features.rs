@@ -290,8 +290,8 @@ pub(crate) fn write_access_row(
     state: Option<&mut PeriodState>,
 ) -> Result<(), CatalogError> {
     let Features { agents, anonymize, raw_agents, referrers, other_clients, ip_text } = features;
-    let v4 = r.client_ipv4();
-    let other = match (v4, r.remote_host_bytes()) {
+    let (raw_client, v4) = (r.remote_host_bytes(), r.client_ipv4());
+    let other = match (v4, raw_client) {
         (None, Some(raw)) => {
             other_clients.get(raw, || r.client_ip().map(|ip| (ip, ip.to_string().into_boxed_str()))).as_ref()
         }
@@ -300,9 +300,7 @@ pub(crate) fn write_access_row(
     let parsed_ip = v4.map(IpAddr::V4).or(other.map(|(ip, _)| *ip));
     // a dotted quad is ASCII without escapes: its text is its bytes (no decoding pass)
     let mut client = match v4 {
-        Some(_) => {
-            r.remote_host_bytes().and_then(|b| std::str::from_utf8(b).ok()).map(std::borrow::Cow::Borrowed)
-        }
+        Some(_) => raw_client.and_then(|b| std::str::from_utf8(b).ok()).map(std::borrow::Cow::Borrowed),
         None => r.remote_host(),
     };
     let ip: Option<&str> = match (anonymize.as_ref(), parsed_ip) {
