@@ -86,6 +86,50 @@ struct Program {
     slots: [u8; SLOT_COUNT],
     /// Time comes from directives other than a lone `%t`, so it is assembled from parts.
     general_time: bool,
+    /// The steps are the Combined layout, which [`Parser::run_combined`] matches without the
+    /// step interpreter.
+    combined: bool,
+}
+
+/// Whether `steps` are the Combined layout: `%h %l %u %t "%r" %>s %b "%{..}i" "%{..}i"` with
+/// any address directive first and any two headers (their slots come from the program).
+fn is_combined_layout(steps: &[Step]) -> bool {
+    fn lit(s: &Step, want: &[u8]) -> bool {
+        matches!(s, Step::Literal(l) if **l == *want)
+    }
+    fn field(s: &Step, i: u8, kind: impl Fn(&Kind) -> bool, scan: impl Fn(&Scan) -> bool) -> bool {
+        matches!(s, Step::Field(f) if f.index == i && kind(&f.kind) && scan(&f.scan))
+    }
+    fn until_space(s: &Scan) -> bool {
+        matches!(s, Scan::Until(Term::Byte(b' ')))
+    }
+    fn quoted(close: &'static [u8], last: bool) -> impl Fn(&Scan) -> bool {
+        move |s| matches!(s, Scan::Quoted { close: c, last: l } if **c == *close && *l == last)
+    }
+    let [h, s1, l, s2, u, s3, t, q1, r, q2, st, s4, b, q3, re, q4, ua, q5] = steps else {
+        return false;
+    };
+    field(h, 0, |k| matches!(k, Kind::Address), until_space)
+        && lit(s1, b" ")
+        && field(l, 1, |k| matches!(k, Kind::Token), until_space)
+        && lit(s2, b" ")
+        && field(u, 2, |k| matches!(k, Kind::Token), until_space)
+        && lit(s3, b" ")
+        && field(t, 3, |k| matches!(k, Kind::ClfTime), |s| matches!(s, Scan::SelfDelimited))
+        && lit(q1, b" \"")
+        && field(r, 4, |k| matches!(k, Kind::RequestLine), quoted(b"\" ", false))
+        && lit(q2, b"\" ")
+        && field(st, 5, |k| matches!(k, Kind::Status), until_space)
+        && lit(s4, b" ")
+        // the size's scan stops at the first byte of ` "` (or a space): a space either way
+        && field(b, 6, |k| matches!(k, Kind::ClfBytes), |s| {
+            matches!(s, Scan::Until(Term::Bytes(t)) if **t == *b" \"")
+        })
+        && lit(q3, b" \"")
+        && field(re, 7, |k| matches!(k, Kind::Text), quoted(b"\" \"", false))
+        && lit(q4, b"\" \"")
+        && field(ua, 8, |k| matches!(k, Kind::Text), quoted(b"\"", true))
+        && lit(q5, b"\"")
 }
 
 fn slot_of(d: &Directive) -> Option<Slot> {
@@ -209,7 +253,9 @@ impl Program {
                 }
             }
         }
-        Program { steps, field_count: index, slots, general_time: other_times > 0 || clf_times > 1 }
+        let general_time = other_times > 0 || clf_times > 1;
+        let combined = !general_time && is_combined_layout(&steps);
+        Program { steps, field_count: index, slots, general_time, combined }
     }
 }
 
@@ -335,6 +381,11 @@ impl Parser {
         let mut best: Option<ParseError> = None;
         for (i, program) in self.programs.iter().enumerate() {
             // at most 255 programs (see `fallback`)
+            if program.combined {
+                if let Some(r) = self.run_combined(program, i as u8, line) {
+                    return Ok(r);
+                }
+            }
             match self.run(program, i as u8, line) {
                 Ok(r) => return Ok(r),
                 Err(e) => {
@@ -410,6 +461,68 @@ impl Parser {
             request_from_parts(&mut rec);
         }
         Ok(rec)
+    }
+
+    /// The Combined layout's usual line, matched field by field without the step interpreter:
+    /// the same record [`run`](Self::run) makes of it. `None` for anything unusual (an error,
+    /// trailing text, a status that is not three digits, a time not 26 bytes long), which
+    /// then goes through `run` as before, so errors and their columns never differ.
+    #[inline]
+    fn run_combined<'a>(&self, program: &Program, format_index: u8, line: &'a [u8]) -> Option<LogRecord<'a>> {
+        let mut rec = LogRecord::empty(line, format_index, program.slots);
+        rec.field_count = program.field_count;
+        // %h (not empty), %l, %u: each up to the next space
+        let mut pos = 0;
+        for field in 0..3 {
+            let len = line[pos..].iter().position(|&c| c == b' ')?;
+            if field == 0 && len == 0 {
+                return None;
+            }
+            rec.spans[field] = Span::new(pos, pos + len);
+            pos += len + 1;
+        }
+        // %t: `[dd/Mon/yyyy:HH:MM:SS +zzzz]`, then ` "`
+        let time = line.get(pos..pos + 30)?;
+        if time[0] != b'[' || time[27] != b']' || time[28..] != *b" \"" {
+            return None;
+        }
+        let (micros, offset) = parse_clf_time(&time[1..27], &self.date_cache).ok()?;
+        rec.time = Some(crate::Timestamp::from_unix_micros(micros, offset));
+        rec.spans[3] = Span::new(pos, pos + 28);
+        pos += 30;
+        // "%r" then a space
+        let end = self.scan_quoted(line, pos, b"\" ", false).ok()?;
+        rec.spans[4] = Span::new(pos, end);
+        rec.request = split_request(&line[pos..end], pos);
+        pos = end + 2;
+        // %>s: three digits and a space
+        match line.get(pos..pos + 4)? {
+            [a, b, c, b' '] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
+                rec.status = Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'));
+            }
+            _ => return None,
+        }
+        rec.spans[5] = Span::new(pos, pos + 3);
+        pos += 4;
+        // %b, then ` "`
+        let len = line[pos..].iter().position(|&c| c == b' ')?;
+        rec.response_bytes = optional_number(&line[pos..pos + len], pos).ok()?;
+        rec.spans[6] = Span::new(pos, pos + len);
+        pos += len;
+        if line.get(pos..pos + 2)? != b" \"" {
+            return None;
+        }
+        pos += 2;
+        // "%{..}i" "%{..}i" and the end of the line
+        let end = self.scan_quoted(line, pos, b"\" \"", false).ok()?;
+        rec.spans[7] = Span::new(pos, end);
+        pos = end + 3;
+        let end = self.scan_quoted(line, pos, b"\"", true).ok()?;
+        if end + 1 != line.len() {
+            return None;
+        }
+        rec.spans[8] = Span::new(pos, end);
+        Some(rec)
     }
 
     /// Ends a quoted field at an unescaped `"` followed by the closing literal.
@@ -722,6 +835,91 @@ mod tests {
             "GET  /x HTTP/1.1",
         ] {
             assert_eq!(ok(bad), None, "{bad}");
+        }
+    }
+
+    /// Lines of the Combined layout, usual and unusual, for the fast-path comparison.
+    const COMBINED_LINES: &[&str] = &[
+        r#"192.0.2.7 - alice [31/May/2020:07:12:01 +0200] "GET /list?page=2 HTTP/1.1" 200 - "-" "curl/8.4.0""#,
+        r#"10.0.0.1 - - [01/Jan/2021:00:00:00 -0700] "POST /cart HTTP/2.0" 201 512 "https://ex.com/a?b" "Mozilla/5.0 (X11)""#,
+        r#"2001:db8::1%eth0 - - [29/Feb/2020:23:59:59 +0530] "GET /a\"b HTTP/1.0" 404 0 "-" "agent \"quoted\" \\ end""#,
+        r#"host.example.com ident user [31/Dec/1999:23:59:59 +0000] "-" 408 - "-" "-""#,
+        r#"192.0.2.9 - - [31/May/2020:07:12:01 +0200] "\x16\x03\x01" 400 226 "-" "-""#,
+        r#"192.0.2.9 - - [31/May/2020:07:12:01 +0200] "GET /a b c HTTP/1.1" 200 18446744073709551615 "" """#,
+        r#"192.0.2.9 - - [31/May/2020:07:12:01 +0200] "GET / HTTP/1.1" 200 1 "-" "ua" trailing"#,
+        r#"192.0.2.9 - - [31/May/2020:07:12:01 +0200] "GET / HTTP/1.1" 200 1 "-" "ua""#,
+        r#"192.0.2.9 - - [31/May/2020:07:12:01 +0200] "GET / HTTP/1.1" - 1 "-" "ua""#,
+        r#"192.0.2.9 - - [1/May/2020:07:12:01 +0200] "GET / HTTP/1.1" 200 1 "-" "ua""#,
+        r#"192.0.2.9 - - [31/May/2020:07:12:01 +0200] "GET / HTTP/1.1" 200 18446744073709551616 "-" "ua""#,
+        r#"192.0.2.9 - - [31/May/2020:07:12:01 +0200] "GET /x" "y HTTP/1.1" 200 5 "-" "a" "b""#,
+    ];
+
+    /// A small deterministic generator (xorshift) for mutations.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    /// The fast path agrees with the step interpreter on every line it accepts, and accepts
+    /// every usual line: the usual lines unchanged, and 60,000 mutations of them (bytes
+    /// replaced, inserted, removed), under the strict and the trailing-field parsers.
+    #[test]
+    fn combined_fast_path_matches_the_interpreter() {
+        let formats = [
+            LogFormat::preset(Preset::Combined),
+            LogFormat::parse(r#"%a %l %u %t "%r" %>s %b "%{User-Agent}i" "%{Referer}i""#).unwrap(),
+        ];
+        for format in formats {
+            for trailing in [false, true] {
+                let parser = ParserConfig::new(format.clone()).allow_trailing_fields(trailing).build();
+                let program = &parser.programs[0];
+                assert!(program.combined, "{format}: {:?}", program.steps);
+                let check = |line: &[u8]| -> bool {
+                    let fast = parser.run_combined(program, 0, line);
+                    let slow = parser.run(program, 0, line);
+                    if let Some(f) = &fast {
+                        assert_eq!(Ok(f), slow.as_ref(), "{}", String::from_utf8_lossy(line));
+                    }
+                    fast.is_some()
+                };
+                let accepted = COMBINED_LINES.iter().filter(|l| check(l.as_bytes())).count();
+                // all but the trailing text, the `-` status, the short day, the overflowing size
+                // and the line with a stray quote
+                assert_eq!(accepted, COMBINED_LINES.len() - 5, "{format}");
+                let alphabet = b" \"\\-[]/:+?0123456789aZ.%\t\xff";
+                let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+                let mut taken = 0;
+                for i in 0..60_000 {
+                    let mut line = COMBINED_LINES[i % COMBINED_LINES.len()].as_bytes().to_vec();
+                    for _ in 0..=rng.below(3) {
+                        let at = rng.below(line.len());
+                        let c = alphabet[rng.below(alphabet.len())];
+                        match rng.below(3) {
+                            0 => line[at] = c,
+                            1 => line.insert(at, c),
+                            _ => {
+                                line.remove(at);
+                            }
+                        }
+                        if line.is_empty() {
+                            line.push(c);
+                        }
+                    }
+                    taken += usize::from(check(&line));
+                }
+                // the comparison above means something only if many mutations stay usual
+                assert!(taken > 10_000, "{taken} mutations took the fast path");
+            }
+        }
+        // other layouts never take it
+        for p in [Preset::Common, Preset::VhostCombined, Preset::CombinedIo] {
+            assert!(!Parser::preset(p).programs[0].combined, "{p}");
         }
     }
 
