@@ -24,8 +24,8 @@ use rayon::prelude::*;
 use serde_json::json;
 
 pub use state::{
-    distinct_key, AgentKey, GroupCounts, GroupHash, GroupHasher, Groups, PathCounts, PeriodState, RowFacts,
-    Traffic,
+    distinct_key, AgentKey, GroupCounts, GroupHash, GroupHasher, Groups, PathCounts, PendingClients,
+    PeriodState, RowFacts, Traffic, PENDING_ROWS,
 };
 
 /// Why an aggregation could not complete.

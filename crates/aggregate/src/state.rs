@@ -329,6 +329,26 @@ impl HashIds {
         }
     }
 
+    /// Room for `more` new keys without growing (so slots touched now stay where they are).
+    fn reserve(&mut self, more: usize) {
+        while (self.keys.len() + more) * 2 >= self.slots.len() {
+            self.grow();
+        }
+    }
+
+    /// Loads the first slot each key probes, so that the cache misses of a batch of lookups
+    /// overlap instead of coming one per [`id`](Self::id) call.
+    fn touch(&self, keys: impl Iterator<Item = u128>) {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut seen = 0u32;
+        for key in keys {
+            if let Some(slot) = self.slots.get(key as u64 as usize & mask) {
+                seen ^= slot.2;
+            }
+        }
+        std::hint::black_box(seen);
+    }
+
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(64);
         self.slots = written(size, (0, 0, 0));
@@ -603,6 +623,36 @@ pub struct PeriodState {
     pairs: [Pairs; 4],
 }
 
+/// Rows whose client and visitor ids [`PeriodState::add_deferred`] left to look up later,
+/// together, by [`PeriodState::resolve`].
+///
+/// A day's client table is larger than a core's cache, so looking a client up misses it about
+/// once per row; one row at a time, each miss waits alone. Looked up [`PENDING_ROWS`] at a
+/// time, the misses overlap. The ids come out the same, in the same order.
+#[derive(Debug, Default)]
+pub struct PendingClients {
+    rows: Vec<PendingRow>,
+}
+
+/// Rows a [`PendingClients`] holds before [`PeriodState::add_deferred`] resolves them.
+pub const PENDING_ROWS: usize = 64;
+
+#[derive(Debug, Clone, Copy)]
+struct PendingRow {
+    client: u128,
+    agent_text: u128,
+    /// The row's path, agent-family and referrer groups.
+    groups: (u32, u32, u32),
+}
+
+impl PendingClients {
+    /// Whether no row waits.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
 /// The distinct counts of a state, resolved in one pass over its pairs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Distinct {
@@ -635,15 +685,36 @@ impl PeriodState {
         }
     }
 
+    /// The hashes a row's client and visitor ids are found by (none without a client address).
+    #[inline]
+    fn client_keys(r: &RowFacts<'_>) -> Option<(u128, u128)> {
+        let ip = r.client_ip?;
+        let ua = r.user_agent_hash.unwrap_or_else(|| xxh3_128(r.user_agent.unwrap_or("").as_bytes()));
+        Some((xxh3_128(ip.as_bytes()), ua))
+    }
+
     /// The client and visitor ids of a row (none without a client address).
     #[inline]
     fn client(&mut self, r: &RowFacts<'_>) -> Option<u32> {
-        let ip = r.client_ip?;
-        let client = self.clients.id(xxh3_128(ip.as_bytes()));
-        let ua = r.user_agent_hash.unwrap_or_else(|| xxh3_128(r.user_agent.unwrap_or("").as_bytes()));
+        let (client, ua) = Self::client_keys(r)?;
+        Some(self.client_of(client, ua))
+    }
+
+    /// The client id of a row's client hash, its visitor pair added.
+    #[inline]
+    fn client_of(&mut self, client: u128, ua: u128) -> u32 {
+        let client = self.clients.id(client);
         let agent = self.agents_text.id(ua);
         self.pairs[VISITOR as usize].pending.push(pair(0, agent, client));
-        Some(client)
+        client
+    }
+
+    /// The pairs of a row's client with its path, agent-family and referrer groups.
+    #[inline]
+    fn group_pairs(&mut self, client: u32, (path, agent, referrer): (u32, u32, u32)) {
+        self.pairs[PATH as usize].pending.push(pair(0, path, client));
+        self.pairs[AGENT as usize].pending.push(pair(0, agent, client));
+        self.pairs[REFERRER as usize].pending.push(pair(0, referrer, client));
     }
 
     /// Adds one row to the traffic measures only (requests, sums, percentiles, distinct
@@ -658,6 +729,47 @@ impl PeriodState {
     pub fn add(&mut self, r: &RowFacts<'_>) {
         self.traffic.add(r);
         let client = self.client(r);
+        let groups = self.groups(r);
+        if let Some(c) = client {
+            self.group_pairs(c, groups);
+        }
+        self.maybe_compact();
+    }
+
+    /// [`add`](Self::add), except that the row's client and visitor ids are looked up later,
+    /// with those of other rows ([`PendingClients`]): when `pending` holds [`PENDING_ROWS`]
+    /// rows, or by [`resolve`](Self::resolve). Until then the state does not count the
+    /// waiting rows' clients, visitors and group pairs: resolve before reading or merging it,
+    /// and into this state only (a `PendingClients` belongs to one state at a time).
+    pub fn add_deferred(&mut self, r: &RowFacts<'_>, pending: &mut PendingClients) {
+        self.traffic.add(r);
+        let groups = self.groups(r);
+        if let Some((client, agent_text)) = Self::client_keys(r) {
+            pending.rows.push(PendingRow { client, agent_text, groups });
+            if pending.rows.len() >= PENDING_ROWS {
+                self.resolve(pending);
+            }
+        }
+    }
+
+    /// Looks up the clients and visitors of the rows `pending` holds (added by
+    /// [`add_deferred`](Self::add_deferred) to this state), in their order, and empties it.
+    pub fn resolve(&mut self, pending: &mut PendingClients) {
+        if pending.rows.is_empty() {
+            return;
+        }
+        self.clients.reserve(pending.rows.len());
+        self.clients.touch(pending.rows.iter().map(|r| r.client));
+        for row in pending.rows.drain(..) {
+            let client = self.client_of(row.client, row.agent_text);
+            self.group_pairs(client, row.groups);
+        }
+        self.maybe_compact();
+    }
+
+    /// Counts a row's path, status, agent-family and referrer groups; returns their ids.
+    #[inline]
+    fn groups(&mut self, r: &RowFacts<'_>) -> (u32, u32, u32) {
         let bytes = r.bytes.map_or(0, |b| b.max(0).unsigned_abs());
         let path = self.paths.id_of(&TextRef(r.path), || r.path.map(str::to_owned));
         let p = &mut self.paths.counts[path as usize];
@@ -705,12 +817,7 @@ impl PeriodState {
             }
         };
         self.referrers.counts[referrer as usize] += 1;
-        if let Some(c) = client {
-            self.pairs[PATH as usize].pending.push(pair(0, path, c));
-            self.pairs[AGENT as usize].pending.push(pair(0, agent, c));
-            self.pairs[REFERRER as usize].pending.push(pair(0, referrer, c));
-        }
-        self.maybe_compact();
+        (path, agent, referrer)
     }
 
     /// Adds another partial state (associative and commutative).

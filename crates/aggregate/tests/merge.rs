@@ -1,6 +1,6 @@
 //! Merging partial states in any split and order equals the one-pass state.
 
-use loglake_aggregate::{PeriodState, RowFacts};
+use loglake_aggregate::{PendingClients, PeriodState, RowFacts, PENDING_ROWS};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -48,6 +48,11 @@ fn row() -> impl Strategy<Value = Row> {
 const METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"];
 
 fn add(state: &mut PeriodState, r: &Row) {
+    add_to(state, r, None);
+}
+
+/// Adds a row with [`PeriodState::add`], or with `add_deferred` when `pending` is given.
+fn add_to(state: &mut PeriodState, r: &Row, pending: Option<&mut PendingClients>) {
     let ip = r.ip.map(|i| format!("10.0.0.{i}"));
     let ua = r.ua.map(|u| format!("agent-{u}"));
     let path = r.path.map(|p| format!("/p{p}"));
@@ -61,7 +66,10 @@ fn add(state: &mut PeriodState, r: &Row) {
     f.is_bot = r.bot;
     f.duration_us = r.duration;
     f.path = path.as_deref();
-    state.add(&f);
+    match pending {
+        Some(p) => state.add_deferred(&f, p),
+        None => state.add(&f),
+    }
 }
 
 fn summary(s: &PeriodState) -> String {
@@ -122,6 +130,24 @@ fn distinct_counts_match_sets() {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Client lookups deferred in batches give the state `add` gives, whatever the number of
+    /// rows (below, at and past a batch) and wherever rows lack a client.
+    #[test]
+    fn deferred_clients_equal_direct_adds(rows in proptest::collection::vec(row(), 0..(3 * PENDING_ROWS + 5))) {
+        let mut direct = PeriodState::default();
+        let mut deferred = PeriodState::default();
+        let mut pending = PendingClients::default();
+        for r in &rows {
+            add(&mut direct, r);
+            add_to(&mut deferred, r, Some(&mut pending));
+        }
+        let waiting = rows.iter().filter(|r| r.ip.is_some()).count() % PENDING_ROWS;
+        prop_assert_eq!(pending.is_empty(), waiting == 0);
+        deferred.resolve(&mut pending);
+        prop_assert!(pending.is_empty());
+        prop_assert_eq!(summary(&deferred), summary(&direct));
+    }
 
     #[test]
     fn any_split_any_order(rows in proptest::collection::vec(row(), 0..300), cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6), order in any::<u64>()) {

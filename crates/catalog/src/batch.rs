@@ -632,15 +632,27 @@ impl BatchBuilder {
     /// about how many rows are coming saves the copies of growing each column by doubling.
     #[must_use]
     pub fn with_capacity(def: &'static TableDef, rows: usize) -> Self {
-        let var = || {
+        Self::with_capacity_hint(def, rows, &[])
+    }
+
+    /// [`with_capacity`](Self::with_capacity), plus room for `rows × bytes_per_row[i]` bytes
+    /// in each plain text or binary column `i`: the hint [`text_bytes_per_row`](Self::text_bytes_per_row)
+    /// gives of an earlier batch of the same table. Missing entries reserve nothing; a hint too
+    /// small costs a copy when the column outgrows it, one too large only address space
+    /// (pages never written are never mapped in).
+    #[must_use]
+    pub fn with_capacity_hint(def: &'static TableDef, rows: usize, bytes_per_row: &[usize]) -> Self {
+        let var = |i: usize| {
             let mut offsets = Vec::with_capacity(rows + 1);
             offsets.push(0);
-            VarBuilder { offsets, ..VarBuilder::default() }
+            let bytes = bytes_per_row.get(i).map_or(0, |b| b.saturating_mul(rows));
+            VarBuilder { offsets, data: Vec::with_capacity(bytes), validity: None }
         };
         let cols = def
             .columns
             .iter()
-            .map(|c| match c.ty {
+            .enumerate()
+            .map(|(i, c)| match c.ty {
                 ColumnType::Timestamp => {
                     Builder::Ts(MutablePrimitiveArray::with_capacity(rows).to(arrow_type(c.ty)))
                 }
@@ -651,11 +663,11 @@ impl BatchBuilder {
                     values: MutableBitmap::with_capacity(rows),
                     ..BoolBuilder::default()
                 }),
-                ColumnType::Utf8 => Builder::Utf8(var()),
+                ColumnType::Utf8 => Builder::Utf8(var(i)),
                 ColumnType::DictUtf8 => {
                     Builder::Dict(DictBuilder { keys: Vec::with_capacity(rows), ..DictBuilder::default() })
                 }
-                ColumnType::Binary => Builder::Binary(var()),
+                ColumnType::Binary => Builder::Binary(var(i)),
                 ColumnType::Float64 => Builder::F64(MutablePrimitiveArray::with_capacity(rows)),
             })
             .collect();
@@ -678,6 +690,21 @@ impl BatchBuilder {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.rows == 0
+    }
+
+    /// Bytes per row so far in each plain text or binary column, rounded up, with a quarter
+    /// more for the spread between batches (0 for other columns, and for all before the first
+    /// row): the hint for [`with_capacity_hint`](Self::with_capacity_hint).
+    #[must_use]
+    pub fn text_bytes_per_row(&self) -> Vec<usize> {
+        let rows = self.rows.max(1);
+        self.cols
+            .iter()
+            .map(|c| match c {
+                Builder::Utf8(v) | Builder::Binary(v) if self.rows > 0 => v.data.len().div_ceil(rows) * 5 / 4,
+                _ => 0,
+            })
+            .collect()
     }
 
     /// Starts a row written value by value (the fast path; see [`RowWriter`]).
@@ -951,6 +978,27 @@ mod tests {
             assert_eq!(roomy.chunk.arrays(), plain.chunk.arrays(), "capacity {rows}");
             assert_eq!(roomy.delta_stats(), plain.delta_stats());
         }
+        // the text hint of a built batch, too small or too large, changes nothing either
+        let mut hinted = BatchBuilder::new(&REJECTS);
+        build(&mut hinted);
+        let hint = hinted.text_bytes_per_row();
+        let raw = REJECTS.column_index("raw_line").unwrap();
+        assert!(hint[raw] > 0, "{hint:?}");
+        assert_eq!(hint[REJECTS.column_index("source_line").unwrap()], 0, "not a text column");
+        for (rows, scale) in [(3, 1), (1000, 1), (40, 0), (40, 100)] {
+            let hint: Vec<usize> = hint.iter().map(|h| h * scale).collect();
+            let mut roomy = BatchBuilder::with_capacity_hint(&REJECTS, rows, &hint);
+            build(&mut roomy);
+            assert!(
+                scale < 100
+                    || matches!(&roomy.cols[raw], Builder::Binary(v) if v.data.capacity() >= 40 * hint[raw]),
+                "room reserved"
+            );
+            let roomy = roomy.finish().unwrap();
+            assert_eq!(roomy.chunk.arrays(), plain.chunk.arrays(), "hint x{scale}, {rows} rows");
+            assert_eq!(roomy.delta_stats(), plain.delta_stats());
+        }
+        assert!(BatchBuilder::new(&REJECTS).text_bytes_per_row().iter().all(|h| *h == 0));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::time::Instant;
 
-use loglake_aggregate::{compute_days, write_days, PeriodState};
+use loglake_aggregate::{compute_days, write_days, PendingClients, PeriodState};
 // named points where the crash tests make the job die like `kill -9`
 use loglake_catalog::crash_point;
 use loglake_catalog::{
@@ -522,6 +522,10 @@ fn ingest_segment(
     // (its UTC hour since the epoch, its builder and its day state) is kept at hand
     let mut parts: Vec<(PartitionKey, BatchBuilder)> = Vec::new();
     let mut current: Option<(i64, usize, Option<usize>)> = None;
+    // rows whose daily-state client lookups wait (`PeriodState::add_deferred`), and the day
+    // state they belong to: resolved into it before another state takes rows, and at the end
+    let mut pending = PendingClients::default();
+    let mut pending_for: Option<usize> = None;
     let mut rejects = BatchBuilder::new(&REJECTS);
     // bytes of the lines read so far: a new partition's builder gets room for half the
     // segment's remaining lines (`remaining_lines`)
@@ -563,7 +567,14 @@ fn ingest_segment(
                                 Some(i) => i,
                                 None => {
                                     let rows = remaining_lines(segment.bytes().len(), consumed, out.lines);
-                                    parts.push((key, BatchBuilder::with_capacity(&ACCESS_LOGS, rows)));
+                                    parts.push((
+                                        key,
+                                        BatchBuilder::with_capacity_hint(
+                                            &ACCESS_LOGS,
+                                            rows,
+                                            &features.text_hint,
+                                        ),
+                                    ));
                                     parts.len() - 1
                                 }
                             };
@@ -575,14 +586,24 @@ fn ingest_segment(
                     };
                     let (key, b) = &mut parts[part];
                     let state = match (states.as_deref_mut(), state) {
-                        (Some(s), Some(i)) => Some(&mut s[i].1),
+                        (Some(s), Some(i)) => {
+                            if pending_for != Some(i) {
+                                if let Some(j) = pending_for {
+                                    s[j].1.resolve(&mut pending);
+                                }
+                                pending_for = Some(i);
+                            }
+                            Some((&mut s[i].1, &mut pending))
+                        }
                         _ => None,
                     };
                     write_access_row(b, r, source, line.number(), features, state)?;
                     out.rows += 1;
                     if b.len() >= FLUSH_ROWS {
                         let rows = remaining_lines(segment.bytes().len(), consumed, out.lines);
-                        let full = std::mem::replace(b, BatchBuilder::with_capacity(&ACCESS_LOGS, rows));
+                        features.text_hint = b.text_bytes_per_row();
+                        let next = BatchBuilder::with_capacity_hint(&ACCESS_LOGS, rows, &features.text_hint);
+                        let full = std::mem::replace(b, next);
                         out.curated.push(target.curated.write_file(*key, batch, &full.finish()?)?);
                     }
                     continue;
@@ -623,6 +644,9 @@ fn ingest_segment(
     }
     // files in partition order, whatever order the rows came in
     parts.sort_by_key(|(k, _)| *k);
+    if let Some((_, b)) = parts.iter().max_by_key(|(_, b)| b.len()) {
+        features.text_hint = b.text_bytes_per_row();
+    }
     for (key, b) in parts {
         if !b.is_empty() {
             out.curated.push(target.curated.write_file(key, batch, &b.finish()?)?);
@@ -636,6 +660,9 @@ fn ingest_segment(
         )?);
     }
     if let (Some(acc), Some(states)) = (target.accumulators, states.as_deref_mut()) {
+        if let Some(j) = pending_for {
+            states[j].1.resolve(&mut pending);
+        }
         acc.flush_if_large(states);
     }
     Ok(out)

@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 
 use hashbrown::HashTable;
-use loglake_aggregate::{PeriodState, RowFacts};
+use loglake_aggregate::{PendingClients, PeriodState, RowFacts};
 use loglake_catalog::{dict_id, BatchBuilder, CatalogError, Value, REJECTS};
 use loglake_parser::{LogRecord, ParseError};
 
@@ -102,6 +102,9 @@ pub struct Features {
     /// Client fields other than dotted quads (IPv6, host names), parsed and printed once each.
     other_clients: ByteCache<Option<(IpAddr, Box<str>)>>,
     ip_text: String,
+    /// Text bytes per row of the worker's last finished curated batch
+    /// ([`BatchBuilder::text_bytes_per_row`]): room reserved in the next ones.
+    pub(crate) text_hint: Vec<usize>,
 }
 
 impl std::fmt::Debug for Features {
@@ -280,16 +283,18 @@ pub fn push_access_row(
     write_access_row(b, r, Source::new(source_object), line, features, None)
 }
 
-/// [`push_access_row`], also adding the row to a daily aggregate state when one is given.
+/// [`push_access_row`], also adding the row to a daily aggregate state when one is given
+/// (its client looked up later, with the other rows of `PendingClients`: see
+/// [`PeriodState::add_deferred`]).
 pub(crate) fn write_access_row(
     b: &mut BatchBuilder,
     r: &LogRecord<'_>,
     source: Source<'_>,
     line: u64,
     features: &mut Features,
-    state: Option<&mut PeriodState>,
+    state: Option<(&mut PeriodState, &mut PendingClients)>,
 ) -> Result<(), CatalogError> {
-    let Features { agents, anonymize, raw_agents, referrers, other_clients, ip_text } = features;
+    let Features { agents, anonymize, raw_agents, referrers, other_clients, ip_text, .. } = features;
     let (raw_client, v4) = (r.remote_host_bytes(), r.client_ipv4());
     let other = match (v4, raw_client) {
         (None, Some(raw)) => {
@@ -379,7 +384,7 @@ pub(crate) fn write_access_row(
         .dict_id(Some((source.name, source.id)))
         .int(Some(i64::try_from(line).unwrap_or(i64::MAX)));
     w.end()?;
-    if let Some(state) = state {
+    if let Some((state, pending)) = state {
         let mut f = RowFacts::default();
         f.client_ip = ip;
         f.user_agent = ua.map(|e| &*e.text.text);
@@ -398,7 +403,7 @@ pub(crate) fn write_access_row(
         f.ua_os = ua.map(|e| e.agent.os.as_str());
         f.ua_device = ua.map(|e| e.agent.device.as_str());
         f.referrer_host = referrer.and_then(|e| e.host.as_ref()).map(|h| &*h.text);
-        state.add(&f);
+        state.add_deferred(&f, pending);
     }
     Ok(())
 }
