@@ -54,6 +54,23 @@ pub fn dict_id() -> u64 {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
+/// A caller's memo of one value's key in one dictionary column of the batch being built
+/// ([`RowWriter::dict_memo`]): kept beside the value in the caller's own cache, it lets the
+/// next row with that value skip the column's lookups. A memo made by another column or batch
+/// is recognised (each dictionary column of each batch has its own serial) and refreshed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DictMemo {
+    /// The serial of the dictionary column that gave `key`; 0 for none.
+    serial: u64,
+    key: u32,
+}
+
+/// A serial for a new dictionary column builder (never 0, never handed out twice).
+fn dict_serial() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Spreads an id over the hash table's bits (ids are sequential).
 #[inline]
 fn id_hash(id: u64) -> u64 {
@@ -199,6 +216,9 @@ struct DictBuilder {
     by_id: HashTable<(u64, u32)>,
     /// A direct-mapped cache in front of `by_id`: `(id + 1, key)`, 0 when empty.
     recent: Vec<(u64, u32)>,
+    /// This column builder's [`DictMemo`] serial (0 only before `with_capacity_hint` sets it,
+    /// and a memo never matches 0).
+    serial: u64,
 }
 
 /// Slots of [`DictBuilder::recent`] (a power of two).
@@ -238,6 +258,27 @@ impl DictBuilder {
         };
         debug_assert_eq!(Self::value(&self.offsets, &self.data, key), value.as_bytes(), "dict_id reused");
         self.keys.push(key as i32);
+        if let Some(v) = self.validity.as_mut() {
+            v.push(true);
+        }
+        Ok(())
+    }
+
+    /// A value with the caller's memo of its key: the memo's key when this builder made it,
+    /// else [`push_id`](Self::push_id), remembered in the memo.
+    #[inline(always)]
+    fn push_memo(&mut self, value: &str, id: u64, memo: &std::cell::Cell<DictMemo>) -> Result<(), Overflow> {
+        let m = memo.get();
+        if m.serial != self.serial || self.serial == 0 {
+            self.push_id(value, id)?;
+            // push_id just pushed the value's key
+            if let Some(&key) = self.keys.last() {
+                memo.set(DictMemo { serial: self.serial, key: key as u32 });
+            }
+            return Ok(());
+        }
+        debug_assert_eq!(Self::value(&self.offsets, &self.data, m.key), value.as_bytes(), "stale memo");
+        self.keys.push(m.key as i32);
         if let Some(v) = self.validity.as_mut() {
             v.push(true);
         }
@@ -521,6 +562,29 @@ impl RowWriter<'_> {
         }
     }
 
+    /// [`dict_id`](Self::dict_id) with the caller's [`DictMemo`] for the value in this column
+    /// (one memo per value and column, kept where the caller keeps the value): a dictionary
+    /// column that made the memo takes the key from it without a lookup. A plain column
+    /// ignores the id and the memo.
+    #[inline(always)]
+    pub fn dict_memo(&mut self, v: Option<(&str, u64, &std::cell::Cell<DictMemo>)>) -> &mut Self {
+        let i = self.col;
+        let pushed = match (v, self.b.cols.get_mut(i)) {
+            (Some((s, id, memo)), Some(Builder::Dict(d))) => Some(d.push_memo(s, id, memo)),
+            _ => None,
+        };
+        match pushed {
+            Some(result) => {
+                self.col += 1;
+                if let Err(e) = result {
+                    self.mismatch(i, e.0);
+                }
+                self
+            }
+            None => self.text(v.map(|(s, _, _)| s), v.map(|(_, id, _)| id)),
+        }
+    }
+
     /// Text with the caller's id for it when it has one ([`dict_id`](Self::dict_id) then,
     /// [`str`](Self::str) otherwise).
     #[inline(always)]
@@ -664,9 +728,11 @@ impl BatchBuilder {
                     ..BoolBuilder::default()
                 }),
                 ColumnType::Utf8 => Builder::Utf8(var(i)),
-                ColumnType::DictUtf8 => {
-                    Builder::Dict(DictBuilder { keys: Vec::with_capacity(rows), ..DictBuilder::default() })
-                }
+                ColumnType::DictUtf8 => Builder::Dict(DictBuilder {
+                    keys: Vec::with_capacity(rows),
+                    serial: dict_serial(),
+                    ..DictBuilder::default()
+                }),
                 ColumnType::Binary => Builder::Binary(var(i)),
                 ColumnType::Float64 => Builder::F64(MutablePrimitiveArray::with_capacity(rows)),
             })
@@ -999,6 +1065,64 @@ mod tests {
             assert_eq!(roomy.delta_stats(), plain.delta_stats());
         }
         assert!(BatchBuilder::new(&REJECTS).text_bytes_per_row().iter().all(|h| *h == 0));
+    }
+
+    #[test]
+    fn dict_memos_give_the_keys_lookups_give() {
+        use std::cell::Cell;
+        // values as a caller's cache holds them: text, id, one memo per column
+        let objects: Vec<(String, u64, Cell<DictMemo>)> =
+            (0..3).map(|i| (format!("raw/{i}.log"), dict_id(), Cell::default())).collect();
+        let reasons: Vec<(String, u64, Cell<DictMemo>)> =
+            (0..5).map(|i| (format!("reason_{i}"), dict_id(), Cell::default())).collect();
+        let texts: Vec<(String, u64, Cell<DictMemo>)> =
+            (0..2).map(|i| (format!("text {i}"), dict_id(), Cell::default())).collect();
+        let pick = |v: &[(String, u64, Cell<DictMemo>)], i: usize| {
+            let (t, id, _) = &v[i % v.len()];
+            (t.clone(), *id)
+        };
+        let rows = |memo: bool, reverse: bool| {
+            let mut b = BatchBuilder::new(&REJECTS);
+            let lines: Vec<usize> = if reverse { (0..200).rev().collect() } else { (0..200).collect() };
+            for line in lines {
+                let (o, r, t) = (line * 7 % 3, line * 3 % 5, line % 2);
+                let mut w = b.row();
+                if memo {
+                    fn m(e: &(String, u64, Cell<DictMemo>)) -> (&str, u64, &Cell<DictMemo>) {
+                        (e.0.as_str(), e.1, &e.2)
+                    }
+                    w.dict_memo(Some(m(&objects[o])))
+                        .int(Some(line as i64))
+                        .dict_memo(Some(m(&reasons[r])))
+                        .int(None)
+                        .bytes(Some(b"raw"))
+                        // a plain column ignores the memo
+                        .dict_memo(Some(m(&texts[t])));
+                } else {
+                    let (ot, oid) = pick(&objects, o);
+                    let (rt, rid) = pick(&reasons, r);
+                    let (tt, _) = pick(&texts, t);
+                    w.dict_id(Some((&ot, oid)))
+                        .int(Some(line as i64))
+                        .dict_id(Some((&rt, rid)))
+                        .int(None)
+                        .bytes(Some(b"raw"))
+                        .str(Some(&tt));
+                }
+                w.end().unwrap();
+            }
+            b.finish().unwrap()
+        };
+        // each batch finds the memos of the one before (values first seen in another order,
+        // so other keys) stale, and fills them anew
+        for (round, reverse) in [false, true, false, false].into_iter().enumerate() {
+            let plain = rows(false, reverse);
+            let memoed = rows(true, reverse);
+            assert_eq!(memoed.chunk.arrays(), plain.chunk.arrays(), "round {round}");
+            assert_eq!(memoed.delta_stats(), plain.delta_stats());
+            assert!(objects.iter().chain(&reasons).all(|(_, _, m)| m.get() != DictMemo::default()));
+            assert!(texts.iter().all(|(_, _, m)| m.get() == DictMemo::default()), "plain column");
+        }
     }
 
     #[test]

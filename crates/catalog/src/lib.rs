@@ -42,7 +42,7 @@ mod reader;
 mod schema;
 mod table;
 
-pub use batch::{dict_id, Batch, BatchBuilder, RowWriter, Value};
+pub use batch::{dict_id, Batch, BatchBuilder, DictMemo, RowWriter, Value};
 pub use ddl::{ddl, Engine};
 pub use delta::{
     commit_file_name, decode_commit, Action, Add, MetaData, PartitionValues, Protocol, Remove, Snapshot,

@@ -10,7 +10,9 @@ use std::net::IpAddr;
 
 use hashbrown::HashTable;
 use loglake_aggregate::{PendingClients, PeriodState, RowFacts};
-use loglake_catalog::{dict_id, BatchBuilder, CatalogError, Value, REJECTS};
+use std::cell::Cell;
+
+use loglake_catalog::{dict_id, BatchBuilder, CatalogError, DictMemo, Value, REJECTS};
 use loglake_parser::{LogRecord, ParseError};
 
 use crate::agent::{Agent, AgentCache};
@@ -55,19 +57,21 @@ impl<V> ByteCache<V> {
     }
 }
 
-/// Text plus the id dictionary columns know it by ([`dict_id`]).
+/// Text plus the id dictionary columns know it by ([`dict_id`]), and its key in the one
+/// column it is written to, as last seen ([`DictMemo`]).
 struct Tagged {
     text: Box<str>,
     id: u64,
+    memo: Cell<DictMemo>,
 }
 
 impl Tagged {
     fn new(text: &str) -> Self {
-        Tagged { id: dict_id(), text: text.into() }
+        Tagged { id: dict_id(), text: text.into(), memo: Cell::default() }
     }
 
-    fn pair(&self) -> (&str, u64) {
-        (&self.text, self.id)
+    fn memo(&self) -> (&str, u64, &Cell<DictMemo>) {
+        (&self.text, self.id, &self.memo)
     }
 }
 
@@ -372,12 +376,12 @@ pub(crate) fn write_access_row(
         .dict_opt(class.map(common))
         .int(bytes)
         .int(duration)
-        .dict_id(referrer.map(|e| e.text.pair()))
-        .dict_id(referrer.and_then(|e| e.host.as_ref()).map(Tagged::pair))
-        .dict_id(ua.map(|e| e.text.pair()))
-        .dict_id(ua.map(|e| e.browser.pair()))
-        .dict_id(ua.map(|e| e.os.pair()))
-        .dict_id(ua.map(|e| e.device.pair()))
+        .dict_memo(referrer.map(|e| e.text.memo()))
+        .dict_memo(referrer.and_then(|e| e.host.as_ref()).map(Tagged::memo))
+        .dict_memo(ua.map(|e| e.text.memo()))
+        .dict_memo(ua.map(|e| e.browser.memo()))
+        .dict_memo(ua.map(|e| e.os.memo()))
+        .dict_memo(ua.map(|e| e.device.memo()))
         .bool(ua.map(|e| e.agent.is_bot))
         .bool(is_static)
         .str(vhost.as_deref())
