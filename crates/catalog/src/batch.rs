@@ -709,7 +709,8 @@ impl BatchBuilder {
         let var = |i: usize| {
             let mut offsets = Vec::with_capacity(rows + 1);
             offsets.push(0);
-            let bytes = bytes_per_row.get(i).map_or(0, |b| b.saturating_mul(rows));
+            // never more than one file's column can hold, whatever the hint
+            let bytes = bytes_per_row.get(i).map_or(0, |b| b.saturating_mul(rows)).min(MAX_VALUES);
             VarBuilder { offsets, data: Vec::with_capacity(bytes), validity: None }
         };
         let cols = def

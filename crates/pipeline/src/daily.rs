@@ -507,6 +507,14 @@ fn remaining_lines(len: usize, consumed: usize, lines: u64) -> usize {
     (len.saturating_sub(consumed) / per_line.max(1) / 2 + 1).min(FLUSH_ROWS)
 }
 
+/// The worker's text hint for a new builder of `rows` rows, each column's room capped at the
+/// bytes of the segment still to come (no column of those rows can hold more): a hint taken
+/// from a batch of very long lines must not reserve more than the segment has.
+fn text_room(hint: &[usize], rows: usize, left: usize) -> Vec<usize> {
+    let most = left / rows.max(1);
+    hint.iter().map(|h| (*h).min(most)).collect()
+}
+
 /// Parses one segment into staged curated and reject files.
 fn ingest_segment(
     target: &Target<'_>,
@@ -567,13 +575,11 @@ fn ingest_segment(
                                 Some(i) => i,
                                 None => {
                                     let rows = remaining_lines(segment.bytes().len(), consumed, out.lines);
+                                    let left = segment.bytes().len().saturating_sub(consumed);
+                                    let room = text_room(&features.text_hint, rows, left);
                                     parts.push((
                                         key,
-                                        BatchBuilder::with_capacity_hint(
-                                            &ACCESS_LOGS,
-                                            rows,
-                                            &features.text_hint,
-                                        ),
+                                        BatchBuilder::with_capacity_hint(&ACCESS_LOGS, rows, &room),
                                     ));
                                     parts.len() - 1
                                 }
@@ -602,7 +608,9 @@ fn ingest_segment(
                     if b.len() >= FLUSH_ROWS {
                         let rows = remaining_lines(segment.bytes().len(), consumed, out.lines);
                         features.text_hint = b.text_bytes_per_row();
-                        let next = BatchBuilder::with_capacity_hint(&ACCESS_LOGS, rows, &features.text_hint);
+                        let left = segment.bytes().len().saturating_sub(consumed);
+                        let room = text_room(&features.text_hint, rows, left);
+                        let next = BatchBuilder::with_capacity_hint(&ACCESS_LOGS, rows, &room);
                         let full = std::mem::replace(b, next);
                         out.curated.push(target.curated.write_file(*key, batch, &full.finish()?)?);
                     }
@@ -946,7 +954,16 @@ impl IngestHistory {
 
 #[cfg(test)]
 mod tests {
-    use super::{remaining_lines, FLUSH_ROWS};
+    use super::{remaining_lines, text_room, FLUSH_ROWS};
+
+    #[test]
+    fn text_room_never_exceeds_the_segment_left() {
+        // a hint from 1 MB lines, for 1,000 rows with 50 kB of segment left: 50 bytes a row
+        assert_eq!(text_room(&[0, 1 << 20, 12], 1_000, 50_000), vec![0, 50, 12]);
+        assert_eq!(text_room(&[7], 0, 10), vec![7], "no rows: the whole segment at most");
+        assert_eq!(text_room(&[7, 9], 10, 0), vec![0, 0], "nothing left");
+        assert!(text_room(&[], 10, 100).is_empty());
+    }
 
     #[test]
     fn remaining_lines_follow_the_mean_line_length() {

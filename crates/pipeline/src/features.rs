@@ -6,12 +6,11 @@
 //! unescaped, UTF-8 checked, classified and hashed once per distinct value, and so is a
 //! referrer with its host.
 
+use std::cell::Cell;
 use std::net::IpAddr;
 
 use hashbrown::HashTable;
 use loglake_aggregate::{PendingClients, PeriodState, RowFacts};
-use std::cell::Cell;
-
 use loglake_catalog::{dict_id, BatchBuilder, CatalogError, DictMemo, Value, REJECTS};
 use loglake_parser::{LogRecord, ParseError};
 
