@@ -12,7 +12,7 @@ use loglake_storage::{ObjectKey, Store};
 use loglake_testkit::TempDir;
 
 mod common;
-use common::{generated_day, text};
+use common::{generated_day, generated_from, text};
 
 fn etl(lake: &str, report: &std::path::Path, extra: &[&str]) -> (Output, serde_json::Value) {
     let out = loglake_testkit::cli_command(env!("CARGO_BIN_EXE_etl-daily"))
@@ -85,4 +85,25 @@ fn daily_tables_from_memory_equal_the_read_back_ones() {
     // the daily tables hold no source paths: file names carry a content hash, so equal names
     // are equal tables
     assert_eq!(incremental, whole, "read back after an incremental run vs one run over everything");
+}
+
+#[test]
+fn segments_across_midnight_fill_both_days_states() {
+    // noon to 11:00 the next day (UTC), small segments: the segments around midnight hold rows
+    // of both dates, so a worker's rows switch day states inside a segment (with client
+    // lookups still waiting for the first state)
+    let dir = TempDir::new();
+    let lake = dir.0.join("lake");
+    let store = Store::local(&lake);
+    let noon = loglake_parser::Timestamp::from_utc(2020, 5, 31, 12, 0, 0).unwrap();
+    generated_from(&store, &[(5, 0), (6, 120)], 20_000, 0.01, noon);
+    let lake_arg = lake.display().to_string();
+    let report = dir.0.join("r.json");
+    let both = serde_json::json!(["2020-05-31", "2020-06-01"]);
+    let (_, r) = etl(&lake_arg, &report, &["--segment-mib", "1"]);
+    assert_eq!(r["daily_from_memory"], both, "{r}");
+    let from_memory = daily(&store);
+    let (_, r) = etl(&lake_arg, &report, &["--aggregates-only"]);
+    assert_eq!(r["daily_read_back"], both, "{r}");
+    assert_eq!(daily(&store), from_memory, "daily tables from memory differ from the read-back ones");
 }

@@ -34,6 +34,17 @@ pub(crate) fn clear_tables(store: &Store) {
 /// `lines` generated lines each over 23 hours of 2020-05-31 UTC, `bad_ratio` malformed.
 pub(crate) fn generated_day(store: &Store, objects: &[(u64, i16)], lines: u64, bad_ratio: f64) {
     let start = loglake_parser::Timestamp::from_utc(2020, 5, 31, 0, 0, 0).unwrap();
+    generated_from(store, objects, lines, bad_ratio, start);
+}
+
+/// [`generated_day`], the 23 hours starting at `start` (still under `dt=2020-05-31/`).
+pub(crate) fn generated_from(
+    store: &Store,
+    objects: &[(u64, i16)],
+    lines: u64,
+    bad_ratio: f64,
+    start: loglake_parser::Timestamp,
+) {
     for (i, &(seed, tz_offset_minutes)) in objects.iter().enumerate() {
         let cfg = fakelog::Config {
             seed,
