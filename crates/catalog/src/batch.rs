@@ -234,6 +234,14 @@ impl DictBuilder {
     /// A value the caller identifies by a [`dict_id`].
     #[inline(always)]
     fn push_id(&mut self, value: &str, id: u64) -> Result<(), Overflow> {
+        let key = self.key_of_id(value, id)?;
+        self.push_key(key);
+        Ok(())
+    }
+
+    /// The key of a value the caller identifies by a [`dict_id`], added on first sight.
+    #[inline(always)]
+    fn key_of_id(&mut self, value: &str, id: u64) -> Result<u32, Overflow> {
         if self.recent.is_empty() {
             // written out, not lazily zeroed: read-before-write of kernel zero pages costs a
             // copy-on-write fault and a TLB flush on every core
@@ -257,32 +265,33 @@ impl DictBuilder {
             key
         };
         debug_assert_eq!(Self::value(&self.offsets, &self.data, key), value.as_bytes(), "dict_id reused");
+        Ok(key)
+    }
+
+    /// A value with the caller's memo of its key: the memo's key when this builder made it,
+    /// else [`key_of_id`](Self::key_of_id)'s, remembered in the memo.
+    #[inline(always)]
+    fn push_memo(&mut self, value: &str, id: u64, memo: &std::cell::Cell<DictMemo>) -> Result<(), Overflow> {
+        let m = memo.get();
+        let key = if m.serial == self.serial && self.serial != 0 {
+            debug_assert_eq!(Self::value(&self.offsets, &self.data, m.key), value.as_bytes(), "stale memo");
+            m.key
+        } else {
+            let key = self.key_of_id(value, id)?;
+            memo.set(DictMemo { serial: self.serial, key });
+            key
+        };
+        self.push_key(key);
+        Ok(())
+    }
+
+    /// Appends a row holding dictionary value `key`.
+    #[inline(always)]
+    fn push_key(&mut self, key: u32) {
         self.keys.push(key as i32);
         if let Some(v) = self.validity.as_mut() {
             v.push(true);
         }
-        Ok(())
-    }
-
-    /// A value with the caller's memo of its key: the memo's key when this builder made it,
-    /// else [`push_id`](Self::push_id), remembered in the memo.
-    #[inline(always)]
-    fn push_memo(&mut self, value: &str, id: u64, memo: &std::cell::Cell<DictMemo>) -> Result<(), Overflow> {
-        let m = memo.get();
-        if m.serial != self.serial || self.serial == 0 {
-            self.push_id(value, id)?;
-            // push_id just pushed the value's key
-            if let Some(&key) = self.keys.last() {
-                memo.set(DictMemo { serial: self.serial, key: key as u32 });
-            }
-            return Ok(());
-        }
-        debug_assert_eq!(Self::value(&self.offsets, &self.data, m.key), value.as_bytes(), "stale memo");
-        self.keys.push(m.key as i32);
-        if let Some(v) = self.validity.as_mut() {
-            v.push(true);
-        }
-        Ok(())
     }
 
     /// The key of a value, added to the dictionary on first sight.
@@ -311,10 +320,7 @@ impl DictBuilder {
     #[inline(always)]
     fn push(&mut self, value: &str) -> Result<(), Overflow> {
         let key = self.key_of(value)?;
-        self.keys.push(key as i32);
-        if let Some(v) = self.validity.as_mut() {
-            v.push(true);
-        }
+        self.push_key(key);
         Ok(())
     }
 
@@ -768,7 +774,7 @@ impl BatchBuilder {
         self.cols
             .iter()
             .map(|c| match c {
-                Builder::Utf8(v) | Builder::Binary(v) if self.rows > 0 => v.data.len().div_ceil(rows) * 5 / 4,
+                Builder::Utf8(v) | Builder::Binary(v) => v.data.len().div_ceil(rows) * 5 / 4,
                 _ => 0,
             })
             .collect()

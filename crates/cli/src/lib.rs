@@ -114,7 +114,7 @@ pub fn finish(name: &str, result: Result<std::process::ExitCode>) -> std::proces
 /// `warn,loglake_pipeline=debug`): `tracing_subscriber`'s `Targets`, not its `EnvFilter`.
 /// `EnvFilter` pulls in `regex-automata`'s full-DFA builder, and Cargo's feature unification
 /// then made every uap-core user-agent regex build a full DFA at start: a quarter of the
-/// regex compile that each `etl-daily` run pays (callgrind: 1.10 G → 0.8 G instructions).
+/// regex compile that each `etl-daily` run pays (callgrind: 1.10 G → 0.82 G instructions).
 /// A value that does not parse falls back to `warn` with a note on standard error.
 #[allow(clippy::print_stderr, reason = "logging is not set up yet when RUST_LOG is bad")]
 pub fn init_logging() {

@@ -496,12 +496,11 @@ impl Parser {
         rec.request = split_request(&line[pos..end], pos);
         pos = end + 2;
         // %>s: three digits and a space
-        match line.get(pos..pos + 4)? {
-            [a, b, c, b' '] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
-                rec.status = Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'));
-            }
-            _ => return None,
+        let status = line.get(pos..pos + 4)?;
+        if status[3] != b' ' {
+            return None;
         }
+        rec.status = Some(three_digits(&status[..3])?);
         rec.spans[5] = Span::new(pos, pos + 3);
         pos += 4;
         // %b, then ` "`
@@ -659,6 +658,17 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
     Some(n)
 }
 
+/// A status: exactly three ASCII digits.
+#[inline]
+fn three_digits(v: &[u8]) -> Option<u16> {
+    match v {
+        [a, b, c] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
+            Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
+        }
+        _ => None,
+    }
+}
+
 /// A number or `-` (absent).
 fn optional_number(b: &[u8], at: usize) -> Result<Option<u64>, ParseError> {
     if b == b"-" {
@@ -702,13 +712,11 @@ fn interpret(
             }
         }
         Kind::Status => {
-            rec.status = match v {
-                [a, b, c] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
-                    Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
-                }
-                b"-" => None,
-                [] => return Err(ParseError::new(ErrorKind::EmptyField, start)),
-                _ => return Err(ParseError::new(ErrorKind::InvalidStatus, start)),
+            rec.status = match (three_digits(v), v) {
+                (Some(status), _) => Some(status),
+                (None, b"-") => None,
+                (None, []) => return Err(ParseError::new(ErrorKind::EmptyField, start)),
+                (None, _) => return Err(ParseError::new(ErrorKind::InvalidStatus, start)),
             };
         }
         Kind::ClfBytes | Kind::Bytes => rec.response_bytes = optional_number(v, start)?,

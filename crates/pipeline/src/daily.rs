@@ -515,6 +515,15 @@ fn text_room(hint: &[usize], rows: usize, left: usize) -> Vec<usize> {
     hint.iter().map(|h| (*h).min(most)).collect()
 }
 
+/// A curated builder for the rows of a segment of `len` bytes still to come after `lines`
+/// lines of `consumed` bytes: room for [`remaining_lines`] rows, and for their text by the
+/// worker's `hint` ([`text_room`]).
+fn curated_builder(len: usize, consumed: usize, lines: u64, hint: &[usize]) -> BatchBuilder {
+    let rows = remaining_lines(len, consumed, lines);
+    let room = text_room(hint, rows, len.saturating_sub(consumed));
+    BatchBuilder::with_capacity_hint(&ACCESS_LOGS, rows, &room)
+}
+
 /// Parses one segment into staged curated and reject files.
 fn ingest_segment(
     target: &Target<'_>,
@@ -574,13 +583,9 @@ fn ingest_segment(
                             let part = match parts.iter().position(|(k, _)| *k == key) {
                                 Some(i) => i,
                                 None => {
-                                    let rows = remaining_lines(segment.bytes().len(), consumed, out.lines);
-                                    let left = segment.bytes().len().saturating_sub(consumed);
-                                    let room = text_room(&features.text_hint, rows, left);
-                                    parts.push((
-                                        key,
-                                        BatchBuilder::with_capacity_hint(&ACCESS_LOGS, rows, &room),
-                                    ));
+                                    let len = segment.bytes().len();
+                                    let b = curated_builder(len, consumed, out.lines, &features.text_hint);
+                                    parts.push((key, b));
                                     parts.len() - 1
                                 }
                             };
@@ -606,11 +611,9 @@ fn ingest_segment(
                     write_access_row(b, r, source, line.number(), features, state)?;
                     out.rows += 1;
                     if b.len() >= FLUSH_ROWS {
-                        let rows = remaining_lines(segment.bytes().len(), consumed, out.lines);
                         features.text_hint = b.text_bytes_per_row();
-                        let left = segment.bytes().len().saturating_sub(consumed);
-                        let room = text_room(&features.text_hint, rows, left);
-                        let next = BatchBuilder::with_capacity_hint(&ACCESS_LOGS, rows, &room);
+                        let len = segment.bytes().len();
+                        let next = curated_builder(len, consumed, out.lines, &features.text_hint);
                         let full = std::mem::replace(b, next);
                         out.curated.push(target.curated.write_file(*key, batch, &full.finish()?)?);
                     }
