@@ -373,7 +373,8 @@ impl Table {
     /// Writes `batch` as one Parquet file of `partition`, in its final place but not yet part
     /// of the table (plain Parquet readers could see it until it is committed or vacuumed).
     /// The name is derived from the batch id and the file's content, so rewriting the same
-    /// rows produces the same name.
+    /// rows produces the same name. On local disk the file reaches the disk in the background
+    /// ([`Store::put_bytes_deferred`]); every commit first waits for that.
     ///
     /// # Errors
     /// Encoding, local I/O or storage errors; a partition that does not fit the table.
@@ -397,7 +398,8 @@ impl Table {
         let content = xxhash_rust::xxh3::xxh3_128(&bytes);
         let name = format!("part-{}-{:016x}.parquet", batch_hash(batch_id), (content >> 64) as u64);
         let rel = format!("{rel_dir}/{name}");
-        self.store.put_bytes(&self.key(&rel)?, &bytes)?;
+        // flushed to disk in the background: the commit that makes it visible waits for it
+        self.store.put_bytes_deferred(&self.key(&rel)?, &bytes)?;
         Ok(StagedFile {
             add: Add {
                 path: rel,
@@ -438,6 +440,8 @@ impl Table {
         batches: &[(String, Vec<StagedFile>)],
         info: Json,
     ) -> Result<CommitOutcome, CatalogError> {
+        // the staged files are on disk before any commit can name them
+        self.store.sync_deferred()?;
         self.create_if_missing()?;
         let wanted: Vec<BTreeSet<&str>> =
             batches.iter().map(|(_, files)| files.iter().map(StagedFile::path).collect()).collect();

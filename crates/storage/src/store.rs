@@ -253,6 +253,35 @@ impl Store {
         self.put_reader(key, &mut &data[..]).map(|_| ())
     }
 
+    /// [`put_bytes`](Self::put_bytes) for a file nothing refers to yet (a table's data file
+    /// before its commit): on local disk the object is in place when this returns, and its
+    /// flush to disk is left to a background thread, so the caller goes on working while the
+    /// disk catches up. Call [`sync_deferred`](Self::sync_deferred) before anything that must
+    /// find the object after a crash (table commits do). On S3 this is `put_bytes`: an
+    /// upload is durable when it returns.
+    ///
+    /// # Errors
+    /// As [`put_reader`](Self::put_reader).
+    pub fn put_bytes_deferred(&self, key: &ObjectKey, data: &[u8]) -> Result<(), StorageError> {
+        match &self.backend {
+            Backend::Local(l) => l.put_deferred(key, data),
+            Backend::S3(_) => self.put_bytes(key, data),
+        }
+    }
+
+    /// Waits until every object written with [`put_bytes_deferred`](Self::put_bytes_deferred)
+    /// through this store or a clone of it is on disk.
+    ///
+    /// # Errors
+    /// [`StorageError::Io`] (operation `sync`) naming the first object that could not be
+    /// flushed since the last call.
+    pub fn sync_deferred(&self) -> Result<(), StorageError> {
+        match &self.backend {
+            Backend::Local(l) => l.sync_deferred(),
+            Backend::S3(_) => Ok(()),
+        }
+    }
+
     /// Uploads a local file, streaming.
     ///
     /// # Errors
