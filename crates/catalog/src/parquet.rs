@@ -146,6 +146,20 @@ pub(crate) fn encode_arrow_with(
     name: &str,
     own_pages: bool,
 ) -> Result<Vec<u8>, CatalogError> {
+    encode_chunk(schema, chunk, total, opts, name, own_pages, own_pages)
+}
+
+/// [`encode_arrow_with`]; `twins` lets equal text columns share pages ([`text_twins`]; the
+/// tests check that the file is the same without).
+fn encode_chunk(
+    schema: &Schema,
+    chunk: &Chunk<Box<dyn Array>>,
+    total: usize,
+    opts: &WriteOptions,
+    name: &str,
+    own_pages: bool,
+    twins: bool,
+) -> Result<Vec<u8>, CatalogError> {
     let compression = match opts.codec {
         Codec::Zstd(level) => {
             let level = ZstdLevel::try_new(level).map_err(|e| CatalogError::Format {
@@ -185,15 +199,40 @@ pub(crate) fn encode_arrow_with(
         let len = step.min(total - start.min(total));
         let mut columns = Vec::new();
         let mut group_fixes = Vec::new();
-        for ((array, ty), encoding) in chunk.arrays().iter().zip(&types).zip(&encodings) {
-            let array = array.sliced(start.min(total), len);
+        let arrays: Vec<Box<dyn Array>> =
+            chunk.arrays().iter().map(|a| a.sliced(start.min(total), len)).collect();
+        // a text column equal to an earlier one (`client_ip` is `client` for every dotted
+        // quad) takes that column's compressed pages instead of encoding them again
+        let twins = if twins { text_twins(&arrays, &types) } else { vec![None; arrays.len()] };
+        let mut kept: Vec<Option<(Vec<KeptPage>, Option<TextStats>)>> = Vec::new();
+        kept.resize_with(arrays.len(), || None);
+        for (i, ((array, ty), encoding)) in arrays.into_iter().zip(&types).zip(&encodings).enumerate() {
+            if let (Some((pages, text)), ParquetType::PrimitiveType(pt)) =
+                (twins[i].and_then(|j| kept[j].as_ref()), ty)
+            {
+                columns.push(pages.iter().map(|p| p.for_column(pt)).collect());
+                #[cfg(test)]
+                REUSED_PAGES.with(|n| n.set(n.get() + pages.len()));
+                group_fixes.push(text.clone().map(|stats| FooterFix { stats, drop_column_index: false }));
+                continue;
+            }
             let ours = own_pages.then(|| {
                 crate::pages::flat_pages(array.as_ref(), ty, opts.page_bytes)
                     .or_else(|| crate::pages::dict_pages(array.as_ref(), ty).map(|(p, st)| (p, Some(st))))
             });
             if let Some((pages, text)) = ours.flatten() {
-                columns
-                    .push(pages.into_iter().map(|p| compressor.compress(p)).collect::<Result<Vec<_>, _>>()?);
+                let keep = twins.contains(&Some(i));
+                let mut compressed = Vec::with_capacity(pages.len());
+                let mut copies = Vec::new();
+                for page in pages {
+                    let (page, copy) = compressor.compress_kept(page, keep)?;
+                    compressed.push(page);
+                    copies.extend(copy);
+                }
+                columns.push(compressed);
+                if keep && copies.len() == columns.last().map_or(0, Vec::len) {
+                    kept[i] = Some((copies, text.clone()));
+                }
                 // our page statistics are right: the column index stays
                 group_fixes.push(text.map(|stats| FooterFix { stats, drop_column_index: false }));
                 continue;
@@ -219,6 +258,101 @@ pub(crate) fn encode_arrow_with(
     let (mut file, metadata) = writer.into_inner_and_metadata();
     rewrite_footer(&mut file, metadata, &fixes, name)?;
     Ok(file)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Pages this thread wrote again for a twin column (the tests check that it happens).
+    static REUSED_PAGES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// For each column, the earlier column it equals when both are flat text columns of the same
+/// Parquet type (name aside): their pages would be byte for byte the same.
+fn text_twins(arrays: &[Box<dyn Array>], types: &[ParquetType]) -> Vec<Option<usize>> {
+    let text = |i: usize| match (&types[i], arrays[i].as_any().downcast_ref::<Utf8Array<i32>>()) {
+        (ParquetType::PrimitiveType(pt), Some(a)) => Some((pt, a)),
+        _ => None,
+    };
+    (0..arrays.len())
+        .map(|i| {
+            let (pt, a) = text(i)?;
+            (0..i).find(|&j| {
+                text(j).is_some_and(|(qt, b)| {
+                    pt.physical_type == qt.physical_type
+                        && pt.logical_type == qt.logical_type
+                        && pt.converted_type == qt.converted_type
+                        && pt.field_info.repetition == qt.field_info.repetition
+                        && same_text(a, b)
+                })
+            })
+        })
+        .collect()
+}
+
+/// Whether two text arrays hold the same values and NULLs (their buffers may differ).
+fn same_text(a: &Utf8Array<i32>, b: &Utf8Array<i32>) -> bool {
+    let (ao, bo) = (a.offsets().buffer(), b.offsets().buffer());
+    let (a0, b0) = (ao.first().copied().unwrap_or(0), bo.first().copied().unwrap_or(0));
+    let (an, bn) = (ao.last().copied().unwrap_or(0), bo.last().copied().unwrap_or(0));
+    if a.len() != b.len() || an - a0 != bn - b0 {
+        return false;
+    }
+    let same_validity = match (a.validity(), b.validity()) {
+        (None, None) => true,
+        (x, y) => {
+            let bits = |v: Option<&arrow2::bitmap::Bitmap>, n: usize| -> Vec<bool> {
+                v.map_or_else(|| vec![true; n], |v| v.iter().collect())
+            };
+            bits(x, a.len()) == bits(y, b.len())
+        }
+    };
+    same_validity
+        && ao.iter().map(|o| o - a0).eq(bo.iter().map(|o| o - b0))
+        && a.values().get(a0.unsigned_abs() as usize..an.unsigned_abs() as usize)
+            == b.values().get(b0.unsigned_abs() as usize..bn.unsigned_abs() as usize)
+}
+
+/// A compressed page kept to be written again for an equal column ([`text_twins`]).
+struct KeptPage {
+    page: KeptKind,
+    compressed: Vec<u8>,
+    codec: Compression,
+    raw_len: usize,
+}
+
+enum KeptKind {
+    Data { header: DataPageHeader, rows: Option<usize> },
+    Dict { num_values: usize, is_sorted: bool },
+}
+
+impl KeptPage {
+    /// The page again, for column `pt`.
+    fn for_column(&self, pt: &parquet2::schema::types::PrimitiveType) -> CompressedPage {
+        match &self.page {
+            KeptKind::Data { header, rows } => {
+                let descriptor = parquet2::metadata::Descriptor {
+                    primitive_type: pt.clone(),
+                    max_def_level: 0,
+                    max_rep_level: 0,
+                };
+                CompressedPage::Data(CompressedDataPage::new(
+                    header.clone(),
+                    self.compressed.clone(),
+                    self.codec,
+                    self.raw_len,
+                    descriptor,
+                    *rows,
+                ))
+            }
+            KeptKind::Dict { num_values, is_sorted } => CompressedPage::Dict(CompressedDictPage::new(
+                self.compressed.clone(),
+                self.codec,
+                self.raw_len,
+                *num_values,
+                *is_sorted,
+            )),
+        }
+    }
 }
 
 /// A column chunk's compressed pages, handed to the file writer one at a time.
@@ -297,8 +431,19 @@ impl PageCompressor {
     }
 
     fn compress(&mut self, page: Page) -> Result<CompressedPage, CatalogError> {
+        self.compress_kept(page, false).map(|(page, _)| page)
+    }
+
+    /// Compresses a page; with `keep`, also returns a copy to write again for an equal column
+    /// ([`text_twins`]), unless the page went through parquet2.
+    fn compress_kept(
+        &mut self,
+        page: Page,
+        keep: bool,
+    ) -> Result<(CompressedPage, Option<KeptPage>), CatalogError> {
         let through_parquet2 = |page: Page, compression: CompressionOptions| {
             compress(page, Vec::new(), compression)
+                .map(|page| (page, None))
                 .map_err(|e| CatalogError::Format { context: "compress a page".into(), source: Box::new(e) })
         };
         let Some(own) = self.own.as_mut() else {
@@ -310,24 +455,26 @@ impl PageCompressor {
                 let raw_len = p.buffer().len();
                 let (compressed, codec) = own.squeeze(p.buffer())?;
                 let rows = p.selected_rows.as_ref().map(|r| r.iter().map(|i| i.length).sum());
-                Ok(CompressedPage::Data(CompressedDataPage::new(
-                    header,
-                    compressed,
+                let kept = keep.then(|| KeptPage {
+                    page: KeptKind::Data { header: header.clone(), rows },
+                    compressed: compressed.clone(),
                     codec,
                     raw_len,
-                    p.descriptor,
-                    rows,
-                )))
+                });
+                let page = CompressedDataPage::new(header, compressed, codec, raw_len, p.descriptor, rows);
+                Ok((CompressedPage::Data(page), kept))
             }
             Page::Dict(p) => {
                 let (compressed, codec) = own.squeeze(&p.buffer)?;
-                Ok(CompressedPage::Dict(CompressedDictPage::new(
-                    compressed,
+                let kept = keep.then(|| KeptPage {
+                    page: KeptKind::Dict { num_values: p.num_values, is_sorted: p.is_sorted },
+                    compressed: compressed.clone(),
                     codec,
-                    p.buffer.len(),
-                    p.num_values,
-                    p.is_sorted,
-                )))
+                    raw_len: p.buffer.len(),
+                });
+                let page =
+                    CompressedDictPage::new(compressed, codec, p.buffer.len(), p.num_values, p.is_sorted);
+                Ok((CompressedPage::Dict(page), kept))
             }
             page => through_parquet2(page, self.compression),
         }
@@ -452,7 +599,98 @@ fn rewrite_footer(
 
 #[cfg(test)]
 mod tests {
-    use super::Codec;
+    use super::{encode_chunk, text_twins, to_parquet_type, Codec, WriteOptions};
+    use crate::batch::{arrow_schema, BatchBuilder, Value};
+    use crate::schema::ACCESS_LOGS;
+    use arrow2::array::Utf8Array;
+
+    /// `access_logs` rows whose `client` and `client_ip` (columns 2 and 3) come from `ip`.
+    fn clients(rows: usize, ip: impl Fn(usize) -> (Option<String>, Option<String>)) -> crate::Batch {
+        let mut b = BatchBuilder::new(&ACCESS_LOGS);
+        for r in 0..rows {
+            let (client, client_ip) = ip(r);
+            let mut row = vec![Value::Null; ACCESS_LOGS.columns.len()];
+            row[0] = Value::Int(1_590_000_000_000_000 + r as i64);
+            for (i, col) in ACCESS_LOGS.columns.iter().enumerate() {
+                if !col.nullable && i > 0 {
+                    row[i] = match col.ty {
+                        crate::schema::ColumnType::Utf8 | crate::schema::ColumnType::DictUtf8 => {
+                            Value::Str("x")
+                        }
+                        crate::schema::ColumnType::Bool => Value::Bool(false),
+                        _ => Value::Int(r as i64),
+                    };
+                }
+            }
+            row[2] = client.as_deref().map_or(Value::Null, Value::Str);
+            row[3] = client_ip.as_deref().map_or(Value::Null, Value::Str);
+            b.push(&row).unwrap();
+        }
+        b.finish().unwrap()
+    }
+
+    fn quad(r: usize) -> Option<String> {
+        (r % 11 != 3).then(|| format!("10.{}.{}.{}", r % 7, r % 251, r % 13))
+    }
+
+    fn twins_of(batch: &crate::Batch) -> Vec<Option<usize>> {
+        let types: Vec<_> =
+            arrow_schema(batch.def).fields.iter().map(|f| to_parquet_type(f).unwrap()).collect();
+        text_twins(batch.chunk.arrays(), &types)
+    }
+
+    #[test]
+    fn equal_text_columns_share_their_pages_and_the_file_is_unchanged() {
+        let same = clients(5000, |r| (quad(r), quad(r)));
+        assert_eq!(twins_of(&same)[3], Some(2), "client_ip equals client");
+        // one byte, one NULL, or the length of one value apart: not twins
+        let byte =
+            clients(5000, |r| (quad(r), quad(r).map(|q| if r == 4321 { q.replace('.', ",") } else { q })));
+        let null = clients(5000, |r| (quad(r), if r == 17 { None } else { quad(r) }));
+        let shifted = clients(5000, |r| (quad(r), quad(r).map(|q| if r == 0 { format!("{q}0") } else { q })));
+        for (what, b) in [("a byte", &byte), ("a NULL", &null), ("a length", &shifted)] {
+            assert_eq!(twins_of(b)[3], None, "{what} apart");
+        }
+        for (rows_per_group, page_bytes) in [(256 * 1024, 1 << 20), (1000, 2000), (777, 64)] {
+            for codec in [Codec::Snappy, Codec::Zstd(1), Codec::Uncompressed] {
+                let opts = WriteOptions { codec, row_group_rows: rows_per_group, page_bytes };
+                let schema = arrow_schema(same.def);
+                let encode =
+                    |twins| encode_chunk(&schema, &same.chunk, same.len(), &opts, "t", true, twins).unwrap();
+                let before = super::REUSED_PAGES.with(std::cell::Cell::get);
+                let shared = encode(true);
+                let reused = super::REUSED_PAGES.with(std::cell::Cell::get) - before;
+                // pages compressed by parquet2 (no codec) are not kept
+                assert_eq!(reused > 0, codec != Codec::Uncompressed, "{codec}: {reused} pages reused");
+                let apart = encode(false);
+                assert!(shared == apart, "{codec} {rows_per_group} {page_bytes}: the files differ");
+                // and read back, both columns are what was written
+                let mut cursor = std::io::Cursor::new(&shared);
+                let meta = arrow2::io::parquet::read::read_metadata(&mut cursor).unwrap();
+                let arrow = arrow2::io::parquet::read::infer_schema(&meta).unwrap();
+                let groups = arrow2::io::parquet::read::FileReader::new(
+                    cursor,
+                    meta.row_groups,
+                    arrow,
+                    None,
+                    None,
+                    None,
+                );
+                let mut at = 0;
+                for group in groups {
+                    let arrays = group.unwrap().into_arrays();
+                    let n = arrays[0].len();
+                    for c in [2, 3] {
+                        let got = arrays[c].as_any().downcast_ref::<Utf8Array<i32>>().unwrap();
+                        let want: Vec<Option<String>> = (at..at + n).map(quad).collect();
+                        assert_eq!(got.iter().map(|v| v.map(str::to_owned)).collect::<Vec<_>>(), want);
+                    }
+                    at += n;
+                }
+                assert_eq!(at, same.len());
+            }
+        }
+    }
 
     #[test]
     fn codec_names_round_trip() {
