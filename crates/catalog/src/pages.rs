@@ -180,10 +180,30 @@ pub(crate) fn dict_pages(array: &dyn Array, ty: &ParquetType) -> Option<(Vec<Pag
         keys.push(k);
         Some(())
     };
-    let raw = dict.keys().values().iter();
+    let raw = dict.keys().values();
     match validity {
-        None => raw.copied().try_for_each(&mut take)?,
-        Some(v) => raw.zip(v.iter()).filter(|(_, ok)| *ok).try_for_each(|(&k, _)| take(k))?,
+        None => raw.iter().copied().try_for_each(&mut take)?,
+        Some(v) => {
+            let (bits, offset, _) = v.as_slice();
+            if offset % 8 == 0 {
+                // a byte of validity at a time: eight present rows (the usual byte) in one test
+                let bytes = bits.get(offset / 8..).unwrap_or_default();
+                for (keys, &byte) in raw.chunks(8).zip(bytes) {
+                    if byte == u8::MAX && keys.len() == 8 {
+                        keys.iter().copied().try_for_each(&mut take)?;
+                    } else {
+                        for (i, &k) in keys.iter().enumerate() {
+                            if byte >> i & 1 == 1 {
+                                take(k)?;
+                            }
+                        }
+                    }
+                }
+            } else {
+                // a slice starting inside a byte: bit by bit
+                raw.iter().zip(v.iter()).filter(|(_, ok)| *ok).try_for_each(|(&k, _)| take(k))?;
+            }
+        }
     }
     let stats = TextStats::of_used(values, &used, dict.null_count());
     // the dictionary page: every value, PLAIN

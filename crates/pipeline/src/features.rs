@@ -229,6 +229,17 @@ fn common(value: &str) -> (&str, Option<u64>) {
     (value, common_index(value.as_bytes()).map(|i| common_ids()[i]))
 }
 
+/// Where the status classes start in [`COMMON_VALUES`].
+const FIRST_CLASS: usize = 12;
+
+/// Status class `i` (0 for `1xx` .. 4 for `5xx`) with its fixed id, by index (no text lookup).
+#[inline]
+fn status_class(i: usize) -> Option<(&'static str, Option<u64>)> {
+    let text = STATUS_CLASSES.get(i)?;
+    debug_assert_eq!(COMMON_VALUES[FIRST_CLASS + i], *text);
+    Some((text, Some(common_ids()[FIRST_CLASS + i])))
+}
+
 /// A logged method or protocol as text with its id: a [`COMMON_VALUES`] entry found by its
 /// bytes (no UTF-8 pass), else the bytes checked as text (`None` when they are not).
 #[inline]
@@ -354,7 +365,7 @@ pub(crate) fn write_access_row(
     let request = if valid { None } else { r.request() };
     let t = r.time();
     let status = r.status();
-    let class = status.and_then(|s| STATUS_CLASSES.get(usize::from(s / 100).checked_sub(1)?).copied());
+    let class = status.and_then(|s| usize::from(s / 100).checked_sub(1)).and_then(status_class);
     let bytes = r.response_bytes().and_then(|b| i64::try_from(b).ok());
     let duration = r.duration_micros().and_then(|d| i64::try_from(d).ok());
     let vhost = r.vhost();
@@ -372,7 +383,7 @@ pub(crate) fn write_access_row(
         .dict_opt(r.protocol_bytes().and_then(common_bytes))
         .str(request.as_deref())
         .int(status.map(i64::from))
-        .dict_opt(class.map(common))
+        .dict_opt(class)
         .int(bytes)
         .int(duration)
         .dict_memo(referrer.map(|e| e.text.memo()))
@@ -492,6 +503,10 @@ mod tests {
         for (v, id) in COMMON_VALUES.iter().zip(&ids) {
             assert_eq!(common(v), (*v, Some(*id)), "stable");
         }
+        for (i, class) in STATUS_CLASSES.iter().enumerate() {
+            assert_eq!(status_class(i), Some(common(class)), "{class}");
+        }
+        assert_eq!(status_class(5), None);
         assert_eq!(common("get").1, None);
         assert_eq!(common("HTTP/3").1, None);
         // by bytes: the same values and ids, other text as it stands, invalid UTF-8 as none
