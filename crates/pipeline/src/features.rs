@@ -223,12 +223,6 @@ const COMMON_VALUES: [&str; 17] = [
     "HTTP/2.0", "1xx", "2xx", "3xx", "4xx", "5xx",
 ];
 
-/// `value` with its fixed id when it is one of [`COMMON_VALUES`].
-#[inline]
-fn common(value: &str) -> (&str, Option<u64>) {
-    (value, common_index(value.as_bytes()).map(|i| common_ids()[i]))
-}
-
 /// Where the status classes start in [`COMMON_VALUES`].
 const FIRST_CLASS: usize = 12;
 
@@ -535,6 +529,11 @@ mod tests {
             assert_eq!(*c.get(key.as_bytes(), || i), i);
         }
         assert!(c.len() <= BYTE_CACHE_LIMIT);
+    }
+
+    /// `value` with its fixed id when it is one of [`COMMON_VALUES`].
+    fn common(value: &str) -> (&str, Option<u64>) {
+        (value, common_index(value.as_bytes()).map(|i| common_ids()[i]))
     }
 
     #[test]
