@@ -690,9 +690,10 @@ mod tests {
                 let opts =
                     WriteOptions { row_group_rows: group, page_bytes: page, ..WriteOptions::default() };
                 let schema = arrow_schema(def);
-                let ours = encode_arrow_with(&schema, &batch.chunk, batch.len(), &opts, "t", true).unwrap();
+                let ours =
+                    encode_arrow_with(&schema, &batch.chunk, batch.len(), &opts, "t", true, true).unwrap();
                 let theirs =
-                    encode_arrow_with(&schema, &batch.chunk, batch.len(), &opts, "t", false).unwrap();
+                    encode_arrow_with(&schema, &batch.chunk, batch.len(), &opts, "t", false, false).unwrap();
                 if let Ok(dir) = std::env::var("LOGLAKE_DUMP_PAGES") {
                     std::fs::write(format!("{dir}/ours-{}-{rows}-{group}.parquet", def.name), &ours).unwrap();
                     std::fs::write(format!("{dir}/theirs-{}-{rows}-{group}.parquet", def.name), &theirs)

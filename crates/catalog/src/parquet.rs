@@ -133,25 +133,13 @@ pub(crate) fn encode_arrow(
     opts: &WriteOptions,
     name: &str,
 ) -> Result<Vec<u8>, CatalogError> {
-    encode_arrow_with(schema, chunk, total, opts, name, true)
+    encode_arrow_with(schema, chunk, total, opts, name, true, true)
 }
 
 /// [`encode_arrow`]; with `own_pages` flat and text dictionary columns are encoded by
-/// [`crate::pages`], else every column by arrow2 (the tests compare the two).
+/// [`crate::pages`], else every column by arrow2, and with `twins` (and `own_pages`) equal
+/// text columns share pages ([`text_twins`]). The tests compare the files each way.
 pub(crate) fn encode_arrow_with(
-    schema: &Schema,
-    chunk: &Chunk<Box<dyn Array>>,
-    total: usize,
-    opts: &WriteOptions,
-    name: &str,
-    own_pages: bool,
-) -> Result<Vec<u8>, CatalogError> {
-    encode_chunk(schema, chunk, total, opts, name, own_pages, own_pages)
-}
-
-/// [`encode_arrow_with`]; `twins` lets equal text columns share pages ([`text_twins`]; the
-/// tests check that the file is the same without).
-fn encode_chunk(
     schema: &Schema,
     chunk: &Chunk<Box<dyn Array>>,
     total: usize,
@@ -203,7 +191,7 @@ fn encode_chunk(
             chunk.arrays().iter().map(|a| a.sliced(start.min(total), len)).collect();
         // a text column equal to an earlier one (`client_ip` is `client` for every dotted
         // quad) takes that column's compressed pages instead of encoding them again
-        let twins = if twins { text_twins(&arrays, &types) } else { vec![None; arrays.len()] };
+        let twins = if own_pages && twins { text_twins(&arrays, &types) } else { vec![None; arrays.len()] };
         let mut kept: Vec<Option<(Vec<KeptPage>, Option<TextStats>)>> = Vec::new();
         kept.resize_with(arrays.len(), || None);
         for (i, ((array, ty), encoding)) in arrays.into_iter().zip(&types).zip(&encodings).enumerate() {
@@ -599,7 +587,7 @@ fn rewrite_footer(
 
 #[cfg(test)]
 mod tests {
-    use super::{encode_chunk, text_twins, to_parquet_type, Codec, WriteOptions};
+    use super::{encode_arrow_with, text_twins, to_parquet_type, Codec, WriteOptions};
     use crate::batch::{arrow_schema, BatchBuilder, Value};
     use crate::schema::ACCESS_LOGS;
     use arrow2::array::Utf8Array;
@@ -655,8 +643,9 @@ mod tests {
             for codec in [Codec::Snappy, Codec::Zstd(1), Codec::Uncompressed] {
                 let opts = WriteOptions { codec, row_group_rows: rows_per_group, page_bytes };
                 let schema = arrow_schema(same.def);
-                let encode =
-                    |twins| encode_chunk(&schema, &same.chunk, same.len(), &opts, "t", true, twins).unwrap();
+                let encode = |twins| {
+                    encode_arrow_with(&schema, &same.chunk, same.len(), &opts, "t", true, twins).unwrap()
+                };
                 let before = super::REUSED_PAGES.with(std::cell::Cell::get);
                 let shared = encode(true);
                 let reused = super::REUSED_PAGES.with(std::cell::Cell::get) - before;
