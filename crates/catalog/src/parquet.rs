@@ -300,7 +300,9 @@ fn same_text(a: &Utf8Array<i32>, b: &Utf8Array<i32>) -> bool {
             == b.values().get(b0.unsigned_abs() as usize..bn.unsigned_abs() as usize)
 }
 
-/// A compressed page kept to be written again for an equal column ([`text_twins`]).
+/// A page compressed by our own codec, in parts: written as it is, and kept to be written
+/// again for an equal column ([`text_twins`]).
+#[derive(Clone)]
 struct KeptPage {
     page: KeptKind,
     compressed: Vec<u8>,
@@ -308,38 +310,40 @@ struct KeptPage {
     raw_len: usize,
 }
 
+#[derive(Clone)]
 enum KeptKind {
-    Data { header: DataPageHeader, rows: Option<usize> },
+    Data { header: DataPageHeader, rows: Option<usize>, descriptor: Box<parquet2::metadata::Descriptor> },
     Dict { num_values: usize, is_sorted: bool },
 }
 
 impl KeptPage {
-    /// The page again, for column `pt`.
-    fn for_column(&self, pt: &parquet2::schema::types::PrimitiveType) -> CompressedPage {
-        match &self.page {
-            KeptKind::Data { header, rows } => {
-                let descriptor = parquet2::metadata::Descriptor {
-                    primitive_type: pt.clone(),
-                    max_def_level: 0,
-                    max_rep_level: 0,
-                };
-                CompressedPage::Data(CompressedDataPage::new(
-                    header.clone(),
-                    self.compressed.clone(),
-                    self.codec,
-                    self.raw_len,
-                    descriptor,
-                    *rows,
-                ))
-            }
-            KeptKind::Dict { num_values, is_sorted } => CompressedPage::Dict(CompressedDictPage::new(
-                self.compressed.clone(),
+    fn into_page(self) -> CompressedPage {
+        match self.page {
+            KeptKind::Data { header, rows, descriptor } => CompressedPage::Data(CompressedDataPage::new(
+                header,
+                self.compressed,
                 self.codec,
                 self.raw_len,
-                *num_values,
-                *is_sorted,
+                *descriptor,
+                rows,
+            )),
+            KeptKind::Dict { num_values, is_sorted } => CompressedPage::Dict(CompressedDictPage::new(
+                self.compressed,
+                self.codec,
+                self.raw_len,
+                num_values,
+                is_sorted,
             )),
         }
+    }
+
+    /// The page again, for column `pt`.
+    fn for_column(&self, pt: &parquet2::schema::types::PrimitiveType) -> CompressedPage {
+        let mut page = self.clone();
+        if let KeptKind::Data { descriptor, .. } = &mut page.page {
+            descriptor.primitive_type = pt.clone();
+        }
+        page.into_page()
     }
 }
 
@@ -437,35 +441,24 @@ impl PageCompressor {
         let Some(own) = self.own.as_mut() else {
             return through_parquet2(page, self.compression);
         };
-        match page {
+        let page = match page {
             Page::Data(p) if matches!(p.header(), DataPageHeader::V1(_)) => {
-                let header = p.header().clone();
-                let raw_len = p.buffer().len();
                 let (compressed, codec) = own.squeeze(p.buffer())?;
                 let rows = p.selected_rows.as_ref().map(|r| r.iter().map(|i| i.length).sum());
-                let kept = keep.then(|| KeptPage {
-                    page: KeptKind::Data { header: header.clone(), rows },
-                    compressed: compressed.clone(),
-                    codec,
-                    raw_len,
-                });
-                let page = CompressedDataPage::new(header, compressed, codec, raw_len, p.descriptor, rows);
-                Ok((CompressedPage::Data(page), kept))
+                let raw_len = p.buffer().len();
+                let header = p.header().clone();
+                let page = KeptKind::Data { header, rows, descriptor: Box::new(p.descriptor) };
+                KeptPage { page, compressed, codec, raw_len }
             }
             Page::Dict(p) => {
                 let (compressed, codec) = own.squeeze(&p.buffer)?;
-                let kept = keep.then(|| KeptPage {
-                    page: KeptKind::Dict { num_values: p.num_values, is_sorted: p.is_sorted },
-                    compressed: compressed.clone(),
-                    codec,
-                    raw_len: p.buffer.len(),
-                });
-                let page =
-                    CompressedDictPage::new(compressed, codec, p.buffer.len(), p.num_values, p.is_sorted);
-                Ok((CompressedPage::Dict(page), kept))
+                let page = KeptKind::Dict { num_values: p.num_values, is_sorted: p.is_sorted };
+                KeptPage { page, compressed, codec, raw_len: p.buffer.len() }
             }
-            page => through_parquet2(page, self.compression),
-        }
+            page => return through_parquet2(page, self.compression),
+        };
+        let copy = keep.then(|| page.clone());
+        Ok((page.into_page(), copy))
     }
 }
 

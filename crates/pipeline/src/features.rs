@@ -249,77 +249,33 @@ fn common_ids() -> &'static [u64; COMMON_VALUES.len()] {
     IDS.get_or_init(|| std::array::from_fn(|_| dict_id()))
 }
 
-/// Where `value` is in [`COMMON_VALUES`]: its length and bytes as one integer, matched against
-/// the values' (a compare or two, no byte-by-byte slice compares).
+/// Where `value` is in [`COMMON_VALUES`].
 #[inline]
 fn common_index(value: &[u8]) -> Option<usize> {
-    let i = match (value.len(), word(value)?) {
-        (3, GET) => Some(0),
-        (4, POST) => Some(1),
-        (4, HEAD) => Some(2),
-        (3, PUT) => Some(3),
-        (6, DELETE) => Some(4),
-        (7, OPTIONS) => Some(5),
-        (5, PATCH) => Some(6),
-        (7, CONNECT) => Some(7),
-        (5, TRACE) => Some(8),
-        (8, HTTP11) => Some(9),
-        (8, HTTP10) => Some(10),
-        (8, HTTP20) => Some(11),
-        (3, C1) => Some(12),
-        (3, C2) => Some(13),
-        (3, C3) => Some(14),
-        (3, C4) => Some(15),
-        (3, C5) => Some(16),
+    // a match compiles to a switch on the length and a compare or two, not a scan of the list
+    let i = match value {
+        b"GET" => Some(0),
+        b"POST" => Some(1),
+        b"HEAD" => Some(2),
+        b"PUT" => Some(3),
+        b"DELETE" => Some(4),
+        b"OPTIONS" => Some(5),
+        b"PATCH" => Some(6),
+        b"CONNECT" => Some(7),
+        b"TRACE" => Some(8),
+        b"HTTP/1.1" => Some(9),
+        b"HTTP/1.0" => Some(10),
+        b"HTTP/2.0" => Some(11),
+        b"1xx" => Some(12),
+        b"2xx" => Some(13),
+        b"3xx" => Some(14),
+        b"4xx" => Some(15),
+        b"5xx" => Some(16),
         _ => None,
     };
     debug_assert!(i.is_none_or(|i: usize| COMMON_VALUES[i].as_bytes() == value));
     i
 }
-
-/// The bytes of a 3- to 8-byte value as a little-endian integer (two overlapping loads).
-#[inline]
-fn word(v: &[u8]) -> Option<u64> {
-    let n = v.len();
-    match n {
-        3 => Some(u64::from(v[0]) | u64::from(v[1]) << 8 | u64::from(v[2]) << 16),
-        4..=8 => {
-            let lo = u32::from_le_bytes(*v.first_chunk::<4>()?);
-            let hi = u32::from_le_bytes(*v.last_chunk::<4>()?);
-            Some(u64::from(lo) | u64::from(hi) << (8 * (n - 4)))
-        }
-        _ => None,
-    }
-}
-
-/// [`word`] at compile time.
-const fn const_word(v: &[u8]) -> u64 {
-    let mut w = 0u64;
-    let mut i = 0;
-    while i < v.len() {
-        w |= (v[i] as u64) << (8 * i);
-        i += 1;
-    }
-    w
-}
-
-const GET: u64 = const_word(b"GET");
-const POST: u64 = const_word(b"POST");
-const HEAD: u64 = const_word(b"HEAD");
-const PUT: u64 = const_word(b"PUT");
-const DELETE: u64 = const_word(b"DELETE");
-const OPTIONS: u64 = const_word(b"OPTIONS");
-const PATCH: u64 = const_word(b"PATCH");
-const CONNECT: u64 = const_word(b"CONNECT");
-const TRACE: u64 = const_word(b"TRACE");
-const HTTP11: u64 = const_word(b"HTTP/1.1");
-const HTTP10: u64 = const_word(b"HTTP/1.0");
-const HTTP20: u64 = const_word(b"HTTP/2.0");
-const C1: u64 = const_word(b"1xx");
-const C2: u64 = const_word(b"2xx");
-const C3: u64 = const_word(b"3xx");
-const C4: u64 = const_word(b"4xx");
-const C5: u64 = const_word(b"5xx");
 
 /// Appends the `curated/access_logs` row of a parsed line.
 ///
@@ -559,7 +515,6 @@ mod tests {
                 assert_eq!(common_index(&v.as_bytes()[..i]), None, "{v}[..{i}]");
             }
             assert_eq!(common_index(format!("{v}\0").as_bytes()), None, "{v} + NUL");
-            assert_eq!(word(v.as_bytes()), Some(const_word(v.as_bytes())), "{v}");
         }
         assert_eq!(common("get").1, None);
         assert_eq!(common("HTTP/3").1, None);

@@ -188,14 +188,9 @@ impl LocalBackend {
         Ok(out)
     }
 
-    /// Writes `data` to a temporary file next to the target and syncs it.
-    fn write_temp(&self, path: &Path, data: &mut dyn Read) -> Result<(PathBuf, u64), StorageError> {
-        self.write_temp_with(path, data, true).map(|(tmp, written, _)| (tmp, written))
-    }
-
-    /// [`write_temp`](Self::write_temp), syncing only when `sync` is set; the file is
-    /// returned open.
-    fn write_temp_with(
+    /// Writes `data` to a temporary file next to the target, synced when `sync` is set; the
+    /// file is returned open.
+    fn write_temp(
         &self,
         path: &Path,
         data: &mut dyn Read,
@@ -224,15 +219,25 @@ impl LocalBackend {
         }
     }
 
-    /// Atomic replace: readers see the old object or the new one, never a partial one.
-    pub(crate) fn put(&self, key: &ObjectKey, data: &mut dyn Read) -> Result<u64, StorageError> {
-        let path = self.path(key);
-        let (tmp, written) = self.write_temp(&path, data)?;
-        fs::rename(&tmp, &path).map_err(|e| {
+    /// [`write_temp`](Self::write_temp), then renamed over `path`: readers see the old
+    /// object or the new one, never a partial one.
+    fn write_in_place(
+        &self,
+        path: &Path,
+        data: &mut dyn Read,
+        sync: bool,
+    ) -> Result<(u64, File), StorageError> {
+        let (tmp, written, file) = self.write_temp(path, data, sync)?;
+        fs::rename(&tmp, path).map_err(|e| {
             let _ = fs::remove_file(&tmp);
-            self.err("rename", &path, e)
+            self.err("rename", path, e)
         })?;
-        Ok(written)
+        Ok((written, file))
+    }
+
+    /// Atomic replace, flushed to disk before the rename.
+    pub(crate) fn put(&self, key: &ObjectKey, data: &mut dyn Read) -> Result<u64, StorageError> {
+        self.write_in_place(&self.path(key), data, true).map(|(written, _)| written)
     }
 
     /// [`put`](Self::put) of bytes whose flush to disk waits: the file is in place when this
@@ -242,11 +247,7 @@ impl LocalBackend {
     pub(crate) fn put_deferred(&self, key: &ObjectKey, data: &[u8]) -> Result<(), StorageError> {
         let path = self.path(key);
         let replaces = path.exists();
-        let (tmp, _, file) = self.write_temp_with(&path, &mut &data[..], replaces)?;
-        fs::rename(&tmp, &path).map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            self.err("rename", &path, e)
-        })?;
+        let (_, file) = self.write_in_place(&path, &mut &data[..], replaces)?;
         if replaces {
             return Ok(());
         }
@@ -262,7 +263,7 @@ impl LocalBackend {
     /// exists (`link(2)` is atomic like `O_EXCL`, and readers never see a partial file).
     pub(crate) fn put_if_absent(&self, key: &ObjectKey, data: &[u8]) -> Result<PutOutcome, StorageError> {
         let path = self.path(key);
-        let (tmp, _) = self.write_temp(&path, &mut &data[..])?;
+        let (tmp, _, _) = self.write_temp(&path, &mut &data[..], true)?;
         let linked = fs::hard_link(&tmp, &path);
         let _ = fs::remove_file(&tmp);
         match linked {
