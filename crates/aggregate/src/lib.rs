@@ -68,7 +68,7 @@ fn add_group(state: &mut PeriodState, g: &RowGroup, detail: bool) {
     let bot = g.columns.get(6).and_then(ColumnValues::bool_view);
     for i in 0..g.rows {
         let facts = RowFacts {
-            client_ip: ip.get(i),
+            client_ip: ip.get(i).map(str::as_bytes),
             user_agent: ua.get(i),
             status: status.get(i),
             bytes: bytes.get(i),

@@ -57,7 +57,7 @@ fn add_to(state: &mut PeriodState, r: &Row, pending: Option<&mut PendingClients>
     let ua = r.ua.map(|u| format!("agent-{u}"));
     let path = r.path.map(|p| format!("/p{p}"));
     let mut f = RowFacts::default();
-    f.client_ip = ip.as_deref();
+    f.client_ip = ip.as_deref().map(str::as_bytes);
     f.user_agent = ua.as_deref();
     f.status = r.status;
     f.bytes = r.bytes;
@@ -112,7 +112,7 @@ fn distinct_counts_match_sets() {
         let ua = format!("agent-{}", (i * 13) % 17);
         let path = format!("/p{}", (i * 7) % 23);
         let mut f = RowFacts::default();
-        f.client_ip = Some(&ip);
+        f.client_ip = Some(ip.as_bytes());
         f.user_agent = Some(&ua);
         f.path = Some(&path);
         state.add(&f);

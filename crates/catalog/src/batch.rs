@@ -8,14 +8,12 @@
 //! from [`dict_id`] and passes it along ([`RowWriter::dict_id`]), so a value seen before is found
 //! by its id, without hashing or comparing the text again.
 
-use arrow2::array::{
-    Array, BinaryArray, BooleanArray, DictionaryArray, MutableArray, MutablePrimitiveArray, PrimitiveArray,
-    Utf8Array,
-};
-use arrow2::bitmap::MutableBitmap;
+use arrow2::array::{Array, BinaryArray, BooleanArray, DictionaryArray, PrimitiveArray, Utf8Array};
+use arrow2::bitmap::Bitmap;
 use arrow2::chunk::Chunk;
 use arrow2::datatypes::{DataType, Field, IntegerType, Schema, TimeUnit};
 use arrow2::offset::OffsetsBuffer;
+use arrow2::types::NativeType;
 use hashbrown::HashTable;
 use serde_json::{json, Map, Value as Json};
 
@@ -88,22 +86,128 @@ impl std::fmt::Display for Overflow {
     }
 }
 
+/// Flags collected a byte per row (1 set, 0 clear) and packed into a bitmap once, when the
+/// column is finished: a push is one store, where a bitmap's is a read-modify-write of the
+/// byte the previous row wrote.
+#[derive(Default)]
+struct Flags(Vec<u8>);
+
+impl Flags {
+    fn with_capacity(rows: usize) -> Self {
+        Flags(Vec::with_capacity(rows))
+    }
+
+    #[inline(always)]
+    fn push(&mut self, set: bool) {
+        self.0.push(u8::from(set));
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The flags as an Arrow bitmap (row `i` is bit `i % 8` of byte `i / 8`).
+    fn into_bitmap(self) -> Result<Bitmap, CatalogError> {
+        let len = self.0.len();
+        Bitmap::try_new(pack_flags(&self.0), len).map_err(format_err("bitmap"))
+    }
+}
+
+/// Bytes of 0 and 1 packed eight to a byte, the first one in the lowest bit.
+fn pack_flags(flags: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(flags.len().div_ceil(8));
+    let mut chunks = flags.chunks_exact(8);
+    for c in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(c);
+        // byte i (0 or 1) of the word lands on bit 56 + i of the product, without carries
+        out.push((u64::from_le_bytes(word).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        out.push(rest.iter().enumerate().fold(0u8, |b, (i, &f)| b | ((f & 1) << i)));
+    }
+    out
+}
+
+/// A column's validity: nothing while every row so far has a value, [`Flags`] from its first
+/// NULL on.
+#[derive(Default)]
+struct Validity(Option<Flags>);
+
+impl Validity {
+    #[inline(always)]
+    fn push_valid(&mut self) {
+        if let Some(v) = self.0.as_mut() {
+            v.push(true);
+        }
+    }
+
+    /// A NULL after `rows` rows; room for `capacity` rows when it is the column's first.
+    #[inline(always)]
+    fn push_null(&mut self, rows: usize, capacity: usize) {
+        let v = self.0.get_or_insert_with(|| {
+            let mut v = Flags::with_capacity(capacity.max(rows + 1));
+            v.0.resize(rows, 1);
+            v
+        });
+        v.push(false);
+    }
+
+    fn finish(self) -> Result<Option<Bitmap>, CatalogError> {
+        self.0.map(Flags::into_bitmap).transpose()
+    }
+}
+
+/// A fixed-width column: values plus validity (a NULL holds the default value).
+struct PrimBuilder<T> {
+    values: Vec<T>,
+    validity: Validity,
+    data_type: DataType,
+}
+
+impl<T: NativeType> PrimBuilder<T> {
+    fn new(rows: usize, data_type: DataType) -> Self {
+        PrimBuilder { values: Vec::with_capacity(rows), validity: Validity::default(), data_type }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, v: Option<T>) {
+        match v {
+            Some(x) => {
+                self.values.push(x);
+                self.validity.push_valid();
+            }
+            None => {
+                self.validity.push_null(self.values.len(), self.values.capacity());
+                self.values.push(T::default());
+            }
+        }
+    }
+
+    fn finish(self) -> Result<Box<dyn Array>, CatalogError> {
+        Ok(PrimitiveArray::<T>::try_new(self.data_type, self.values.into(), self.validity.finish()?)
+            .map_err(format_err("fixed-width column"))?
+            .boxed())
+    }
+}
+
 /// A variable-length column (text or bytes): offsets into one data buffer, plus validity.
 struct VarBuilder {
     /// Starts with the 0 offset: one more entry than rows.
     offsets: Vec<i32>,
     data: Vec<u8>,
-    validity: Option<MutableBitmap>,
+    validity: Validity,
 }
 
 impl Default for VarBuilder {
     fn default() -> Self {
-        VarBuilder { offsets: vec![0], data: Vec::new(), validity: None }
+        VarBuilder { offsets: vec![0], data: Vec::new(), validity: Validity::default() }
     }
 }
 
 /// A finished variable-length column: offsets, values, validity.
-type VarParts = (OffsetsBuffer<i32>, Vec<u8>, Option<arrow2::bitmap::Bitmap>);
+type VarParts = (OffsetsBuffer<i32>, Vec<u8>, Option<Bitmap>);
 
 /// Values one column may hold in one file (Arrow's 32-bit offsets).
 const MAX_VALUES: usize = i32::MAX as usize;
@@ -116,21 +220,13 @@ impl VarBuilder {
             return Err(Overflow("a column's values exceed 2 GiB in one file"));
         }
         self.offsets.push(self.data.len() as i32);
-        if let Some(valid) = self.validity.as_mut() {
-            valid.push(true);
-        }
+        self.validity.push_valid();
         Ok(())
     }
 
     #[inline(always)]
     fn push_null(&mut self) {
-        let rows = self.offsets.len() - 1;
-        let valid = self.validity.get_or_insert_with(|| {
-            let mut v = MutableBitmap::with_capacity(self.offsets.capacity());
-            v.extend_constant(rows, true);
-            v
-        });
-        valid.push(false);
+        self.validity.push_null(self.offsets.len() - 1, self.offsets.capacity());
         self.offsets.push(self.data.len() as i32);
     }
 
@@ -147,7 +243,7 @@ impl VarBuilder {
 
     fn parts(self) -> Result<VarParts, CatalogError> {
         let offsets = OffsetsBuffer::try_from(self.offsets).map_err(format_err("column offsets"))?;
-        Ok((offsets, self.data, self.validity.map(Into::into)))
+        Ok((offsets, self.data, self.validity.finish()?))
     }
 
     fn finish_utf8(self) -> Result<Box<dyn Array>, CatalogError> {
@@ -165,11 +261,11 @@ impl VarBuilder {
     }
 }
 
-/// A boolean column: value bits plus validity.
+/// A boolean column: value flags plus validity.
 #[derive(Default)]
 struct BoolBuilder {
-    values: MutableBitmap,
-    validity: Option<MutableBitmap>,
+    values: Flags,
+    validity: Validity,
 }
 
 impl BoolBuilder {
@@ -178,25 +274,17 @@ impl BoolBuilder {
         match v {
             Some(x) => {
                 self.values.push(x);
-                if let Some(valid) = self.validity.as_mut() {
-                    valid.push(true);
-                }
+                self.validity.push_valid();
             }
             None => {
-                let rows = self.values.len();
-                let valid = self.validity.get_or_insert_with(|| {
-                    let mut v = MutableBitmap::with_capacity(rows.max(1024));
-                    v.extend_constant(rows, true);
-                    v
-                });
-                valid.push(false);
+                self.validity.push_null(self.values.len(), self.values.0.capacity());
                 self.values.push(false);
             }
         }
     }
 
     fn finish(self) -> Result<Box<dyn Array>, CatalogError> {
-        Ok(BooleanArray::try_new(DataType::Boolean, self.values.into(), self.validity.map(Into::into))
+        Ok(BooleanArray::try_new(DataType::Boolean, self.values.into_bitmap()?, self.validity.finish()?)
             .map_err(format_err("boolean column"))?
             .boxed())
     }
@@ -207,7 +295,7 @@ impl BoolBuilder {
 #[derive(Default)]
 struct DictBuilder {
     keys: Vec<i32>,
-    validity: Option<MutableBitmap>,
+    validity: Validity,
     offsets: Vec<i32>,
     data: Vec<u8>,
     hashes: Vec<u64>,
@@ -233,7 +321,7 @@ impl DictBuilder {
 
     /// A value the caller identifies by a [`dict_id`].
     #[inline(always)]
-    fn push_id(&mut self, value: &str, id: u64) -> Result<(), Overflow> {
+    fn push_id(&mut self, value: &[u8], id: u64) -> Result<(), Overflow> {
         let key = self.key_of_id(value, id)?;
         self.push_key(key);
         Ok(())
@@ -241,7 +329,7 @@ impl DictBuilder {
 
     /// The key of a value the caller identifies by a [`dict_id`], added on first sight.
     #[inline(always)]
-    fn key_of_id(&mut self, value: &str, id: u64) -> Result<u32, Overflow> {
+    fn key_of_id(&mut self, value: &[u8], id: u64) -> Result<u32, Overflow> {
         if self.recent.is_empty() {
             // written out, not lazily zeroed: read-before-write of kernel zero pages costs a
             // copy-on-write fault and a TLB flush on every core
@@ -264,7 +352,7 @@ impl DictBuilder {
             self.recent[slot] = (tagged, key);
             key
         };
-        debug_assert_eq!(Self::value(&self.offsets, &self.data, key), value.as_bytes(), "dict_id reused");
+        debug_assert_eq!(Self::value(&self.offsets, &self.data, key), value, "dict_id reused");
         Ok(key)
     }
 
@@ -277,7 +365,7 @@ impl DictBuilder {
             debug_assert_eq!(Self::value(&self.offsets, &self.data, m.key), value.as_bytes(), "stale memo");
             m.key
         } else {
-            let key = self.key_of_id(value, id)?;
+            let key = self.key_of_id(value.as_bytes(), id)?;
             memo.set(DictMemo { serial: self.serial, key });
             key
         };
@@ -289,26 +377,24 @@ impl DictBuilder {
     #[inline(always)]
     fn push_key(&mut self, key: u32) {
         self.keys.push(key as i32);
-        if let Some(v) = self.validity.as_mut() {
-            v.push(true);
-        }
+        self.validity.push_valid();
     }
 
     /// The key of a value, added to the dictionary on first sight.
-    fn key_of(&mut self, value: &str) -> Result<u32, Overflow> {
-        let hash = dict_hash(value.as_bytes());
+    fn key_of(&mut self, value: &[u8]) -> Result<u32, Overflow> {
+        let hash = dict_hash(value);
         if self.offsets.is_empty() {
             self.offsets.push(0);
         }
         let (offsets, data) = (&self.offsets, &self.data);
-        if let Some(&k) = self.table.find(hash, |&i| Self::value(offsets, data, i) == value.as_bytes()) {
+        if let Some(&k) = self.table.find(hash, |&i| Self::value(offsets, data, i) == value) {
             return Ok(k);
         }
         let k = u32::try_from(self.hashes.len())
             .ok()
             .filter(|k| i32::try_from(*k).is_ok())
             .ok_or(Overflow("dictionary: too many distinct values"))?;
-        self.data.extend_from_slice(value.as_bytes());
+        self.data.extend_from_slice(value);
         let end = i32::try_from(self.data.len()).map_err(|_| Overflow("dictionary: values exceed 2 GiB"))?;
         self.offsets.push(end);
         self.hashes.push(hash);
@@ -318,7 +404,7 @@ impl DictBuilder {
     }
 
     #[inline(always)]
-    fn push(&mut self, value: &str) -> Result<(), Overflow> {
+    fn push(&mut self, value: &[u8]) -> Result<(), Overflow> {
         let key = self.key_of(value)?;
         self.push_key(key);
         Ok(())
@@ -326,12 +412,7 @@ impl DictBuilder {
 
     #[inline(always)]
     fn push_null(&mut self) {
-        let validity = self.validity.get_or_insert_with(|| {
-            let mut v = MutableBitmap::with_capacity(self.keys.capacity());
-            v.extend_constant(self.keys.len(), true);
-            v
-        });
-        validity.push(false);
+        self.validity.push_null(self.keys.len(), self.keys.capacity());
         self.keys.push(0);
     }
 
@@ -342,8 +423,7 @@ impl DictBuilder {
         let offsets = OffsetsBuffer::try_from(self.offsets).map_err(format_err("dictionary offsets"))?;
         let values = Utf8Array::<i32>::try_new(DataType::Utf8, offsets, self.data.into(), None)
             .map_err(format_err("dictionary values"))?;
-        let keys =
-            PrimitiveArray::<i32>::new(DataType::Int32, self.keys.into(), self.validity.map(Into::into));
+        let keys = PrimitiveArray::<i32>::new(DataType::Int32, self.keys.into(), self.validity.finish()?);
         let dt = DataType::Dictionary(IntegerType::Int32, Box::new(DataType::Utf8), false);
         Ok(DictionaryArray::try_new(dt, keys, values.boxed()).map_err(format_err("dictionary"))?.boxed())
     }
@@ -354,15 +434,15 @@ impl DictBuilder {
     reason = "one builder per column, pushed to per row: no indirection on that path"
 )]
 enum Builder {
-    Ts(MutablePrimitiveArray<i64>),
-    I16(MutablePrimitiveArray<i16>),
-    I32(MutablePrimitiveArray<i32>),
-    I64(MutablePrimitiveArray<i64>),
+    Ts(PrimBuilder<i64>),
+    I16(PrimBuilder<i16>),
+    I32(PrimBuilder<i32>),
+    I64(PrimBuilder<i64>),
     Bool(BoolBuilder),
     Utf8(VarBuilder),
     Dict(DictBuilder),
     Binary(VarBuilder),
-    F64(MutablePrimitiveArray<f64>),
+    F64(PrimBuilder<f64>),
 }
 
 /// Per-column running statistics (Delta `stats`): null count and integer min/max.
@@ -554,6 +634,15 @@ impl RowWriter<'_> {
     /// Text, for a plain or a dictionary column; `None` is NULL.
     #[inline(always)]
     pub fn str(&mut self, v: Option<&str>) -> &mut Self {
+        self.text(v.map(str::as_bytes), None)
+    }
+
+    /// Text given as the bytes of a `str` (a value the caller took apart as ASCII, such as a
+    /// dotted quad), for a plain or a dictionary column; `None` is NULL. Saves the UTF-8 check
+    /// of a value: [`finish`](BatchBuilder::finish) checks each text column whole, and bytes
+    /// that are not UTF-8 make it fail.
+    #[inline(always)]
+    pub fn utf8(&mut self, v: Option<&[u8]>) -> &mut Self {
         self.text(v, None)
     }
 
@@ -563,7 +652,7 @@ impl RowWriter<'_> {
     #[inline(always)]
     pub fn dict_id(&mut self, v: Option<(&str, u64)>) -> &mut Self {
         match v {
-            Some((s, id)) => self.text(Some(s), Some(id)),
+            Some((s, id)) => self.text(Some(s.as_bytes()), Some(id)),
             None => self.text(None, None),
         }
     }
@@ -587,7 +676,7 @@ impl RowWriter<'_> {
                 }
                 self
             }
-            None => self.text(v.map(|(s, _, _)| s), v.map(|(_, id, _)| id)),
+            None => self.text(v.map(|(s, _, _)| s.as_bytes()), v.map(|(_, id, _)| id)),
         }
     }
 
@@ -596,17 +685,17 @@ impl RowWriter<'_> {
     #[inline(always)]
     pub fn dict_opt(&mut self, v: Option<(&str, Option<u64>)>) -> &mut Self {
         match v {
-            Some((s, id)) => self.text(Some(s), id),
+            Some((s, id)) => self.text(Some(s.as_bytes()), id),
             None => self.text(None, None),
         }
     }
 
     #[inline(always)]
-    fn text(&mut self, v: Option<&str>, id: Option<u64>) -> &mut Self {
+    fn text(&mut self, v: Option<&[u8]>, id: Option<u64>) -> &mut Self {
         let i = self.col;
         self.col += 1;
         let result = match (self.b.cols.get_mut(i), v) {
-            (Some(Builder::Utf8(a)), Some(s)) => a.push_value(s.as_bytes()),
+            (Some(Builder::Utf8(a)), Some(s)) => a.push_value(s),
             (Some(Builder::Dict(d)), Some(s)) => match id {
                 Some(id) => d.push_id(s, id),
                 None => d.push(s),
@@ -717,21 +806,19 @@ impl BatchBuilder {
             offsets.push(0);
             // never more than one file's column can hold, whatever the hint
             let bytes = bytes_per_row.get(i).map_or(0, |b| b.saturating_mul(rows)).min(MAX_VALUES);
-            VarBuilder { offsets, data: Vec::with_capacity(bytes), validity: None }
+            VarBuilder { offsets, data: Vec::with_capacity(bytes), validity: Validity::default() }
         };
         let cols = def
             .columns
             .iter()
             .enumerate()
             .map(|(i, c)| match c.ty {
-                ColumnType::Timestamp => {
-                    Builder::Ts(MutablePrimitiveArray::with_capacity(rows).to(arrow_type(c.ty)))
-                }
-                ColumnType::Int16 => Builder::I16(MutablePrimitiveArray::with_capacity(rows)),
-                ColumnType::Int32 => Builder::I32(MutablePrimitiveArray::with_capacity(rows)),
-                ColumnType::Int64 => Builder::I64(MutablePrimitiveArray::with_capacity(rows)),
+                ColumnType::Timestamp => Builder::Ts(PrimBuilder::new(rows, arrow_type(c.ty))),
+                ColumnType::Int16 => Builder::I16(PrimBuilder::new(rows, arrow_type(c.ty))),
+                ColumnType::Int32 => Builder::I32(PrimBuilder::new(rows, arrow_type(c.ty))),
+                ColumnType::Int64 => Builder::I64(PrimBuilder::new(rows, arrow_type(c.ty))),
                 ColumnType::Bool => Builder::Bool(BoolBuilder {
-                    values: MutableBitmap::with_capacity(rows),
+                    values: Flags::with_capacity(rows),
                     ..BoolBuilder::default()
                 }),
                 ColumnType::Utf8 => Builder::Utf8(var(i)),
@@ -741,7 +828,7 @@ impl BatchBuilder {
                     ..DictBuilder::default()
                 }),
                 ColumnType::Binary => Builder::Binary(var(i)),
-                ColumnType::Float64 => Builder::F64(MutablePrimitiveArray::with_capacity(rows)),
+                ColumnType::Float64 => Builder::F64(PrimBuilder::new(rows, arrow_type(c.ty))),
             })
             .collect();
         BatchBuilder {
@@ -845,14 +932,14 @@ impl BatchBuilder {
             .into_iter()
             .map(|b| {
                 Ok(match b {
-                    Builder::Ts(mut a) | Builder::I64(mut a) => a.as_box(),
-                    Builder::I16(mut a) => a.as_box(),
-                    Builder::I32(mut a) => a.as_box(),
+                    Builder::Ts(a) | Builder::I64(a) => a.finish()?,
+                    Builder::I16(a) => a.finish()?,
+                    Builder::I32(a) => a.finish()?,
                     Builder::Bool(a) => a.finish()?,
                     Builder::Utf8(a) => a.finish_utf8()?,
                     Builder::Dict(d) => d.finish()?,
                     Builder::Binary(a) => a.finish_binary()?,
-                    Builder::F64(mut a) => a.as_box(),
+                    Builder::F64(a) => a.finish()?,
                 })
             })
             .collect::<Result<_, CatalogError>>()?;
@@ -980,6 +1067,95 @@ mod tests {
         assert_eq!(stats["minValues"]["source_line"], 1);
         assert_eq!(stats["maxValues"]["source_line"], 2);
         assert_eq!(stats["nullCount"]["byte_column"], 2);
+    }
+
+    #[test]
+    fn flags_pack_eight_to_a_byte_lowest_bit_first() {
+        for len in 0..=67usize {
+            for seed in [0u64, 0x9e37_79b9_7f4a_7c15, u64::MAX] {
+                let flags: Vec<u8> = (0..len)
+                    .map(|i| u8::from((seed.rotate_left(i as u32 * 7) ^ i as u64) & 1 == 1))
+                    .collect();
+                let packed = pack_flags(&flags);
+                assert_eq!(packed.len(), len.div_ceil(8), "len {len}");
+                for (i, f) in flags.iter().enumerate() {
+                    assert_eq!((packed[i / 8] >> (i % 8)) & 1, *f, "len {len} bit {i}");
+                }
+                // bits past the last flag stay clear
+                if len % 8 != 0 {
+                    assert_eq!(packed[len / 8] >> (len % 8), 0, "len {len}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nulls_and_values_of_every_column_type_come_back_in_place() {
+        use crate::schema::ACCESS_LOGS;
+        use arrow2::array::{BooleanArray, PrimitiveArray};
+        let def = &ACCESS_LOGS;
+        // the first NULL of a column at row 0, inside the first byte, past it, or never
+        let first_null = |c: usize| [0usize, 3, 11, 70][c % 4];
+        // the timestamp (the sort column) never NULL: the rows stay in place
+        let is_null = |c: usize, r: usize| {
+            def.columns[c].nullable
+                && def.columns[c].ty != ColumnType::Timestamp
+                && r >= first_null(c)
+                && (r * 5 + c) % 3 == 0
+        };
+        let rows = 45usize;
+        let mut b = BatchBuilder::with_capacity(def, 16);
+        for r in 0..rows {
+            let row: Vec<Value<'_>> = def
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(c, col)| {
+                    if is_null(c, r) {
+                        return Value::Null;
+                    }
+                    match col.ty {
+                        ColumnType::Timestamp => Value::Int(1_590_000_000_000_000 + r as i64),
+                        ColumnType::Int64 | ColumnType::Int32 | ColumnType::Int16 => {
+                            Value::Int((r * 3 + c) as i64)
+                        }
+                        ColumnType::Bool => Value::Bool((r + c) % 2 == 0),
+                        _ => Value::Str(if r % 2 == 0 { "even" } else { "odd" }),
+                    }
+                })
+                .collect();
+            b.push(&row).unwrap();
+        }
+        let batch = b.finish().unwrap();
+        for (c, col) in def.columns.iter().enumerate() {
+            let a = &batch.chunk.arrays()[c];
+            for r in 0..rows {
+                let null = is_null(c, r);
+                assert_eq!(a.is_null(r), null, "{} row {r}", col.name);
+                if null {
+                    continue;
+                }
+                let want = (r * 3 + c) as i64;
+                match col.ty {
+                    ColumnType::Int64 => {
+                        assert_eq!(a.as_any().downcast_ref::<PrimitiveArray<i64>>().unwrap().value(r), want);
+                    }
+                    ColumnType::Int32 => {
+                        let v = a.as_any().downcast_ref::<PrimitiveArray<i32>>().unwrap().value(r);
+                        assert_eq!(i64::from(v), want, "{}", col.name);
+                    }
+                    ColumnType::Int16 => {
+                        let v = a.as_any().downcast_ref::<PrimitiveArray<i16>>().unwrap().value(r);
+                        assert_eq!(i64::from(v), want, "{}", col.name);
+                    }
+                    ColumnType::Bool => {
+                        let v = a.as_any().downcast_ref::<BooleanArray>().unwrap().value(r);
+                        assert_eq!(v, (r + c) % 2 == 0, "{} row {r}", col.name);
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
 
     #[test]

@@ -311,25 +311,31 @@ pub(crate) fn write_access_row(
         _ => None,
     };
     let parsed_ip = v4.map(IpAddr::V4).or(other.map(|(ip, _)| *ip));
-    // a dotted quad is ASCII without escapes: its text is its bytes (no decoding pass)
-    let mut client = match v4 {
-        Some(_) => raw_client.and_then(|b| std::str::from_utf8(b).ok()).map(std::borrow::Cow::Borrowed),
+    // a dotted quad is ASCII without escapes: its text is its bytes (no decoding pass, no
+    // UTF-8 check: the column's is checked whole when the batch is finished)
+    let mut client: Option<std::borrow::Cow<'_, str>> = match v4 {
+        Some(_) => None,
         None => r.remote_host(),
     };
-    let ip: Option<&str> = match (anonymize.as_ref(), parsed_ip) {
+    let quad = v4.and(raw_client);
+    let ip: Option<&[u8]> = match (anonymize.as_ref(), parsed_ip) {
         // the parser took the whole field as a dotted quad, which is its canonical text
-        (None, Some(IpAddr::V4(_))) => client.as_deref(),
-        (None, Some(_)) => other.map(|(_, text)| &**text),
+        (None, Some(IpAddr::V4(_))) => quad,
+        (None, Some(_)) => other.map(|(_, text)| text.as_bytes()),
         (None, None) => None,
         (Some(a), Some(ip)) => {
             *ip_text = a.ip(ip);
             client = Some(ip_text.clone().into());
-            Some(ip_text.as_str())
+            Some(ip_text.as_bytes())
         }
         (Some(a), None) => {
             client = client.and_then(|c| a.host(&c)).map(Into::into);
             None
         }
+    };
+    let client_text = match (&client, anonymize) {
+        (None, None) => quad,
+        (c, _) => c.as_deref().map(str::as_bytes),
     };
     let ua = r.user_agent_bytes().map(|raw| {
         raw_agents.get(raw, || {
@@ -367,8 +373,8 @@ pub(crate) fn write_access_row(
     let mut w = b.row();
     w.int(t.map(|t| t.unix_micros()))
         .int(t.map(|t| i64::from(t.offset_minutes())))
-        .str(client.as_deref())
-        .str(ip)
+        .utf8(client_text)
+        .utf8(ip)
         .str(ident.as_deref())
         .str(user.as_deref())
         .dict_opt(method)
