@@ -1251,6 +1251,51 @@ mod tests {
     }
 
     #[test]
+    fn utf8_bytes_are_text_and_bytes_that_are_not_utf8_fail_the_batch() {
+        use crate::schema::ACCESS_LOGS;
+        use arrow2::array::Utf8Array;
+        let def = &ACCESS_LOGS;
+        let client = def.column_index("client").unwrap();
+        let method = def.column_index("method").unwrap();
+        let build = |client_text: &[u8]| {
+            let mut b = BatchBuilder::new(def);
+            let row: Vec<Value<'_>> = def
+                .columns
+                .iter()
+                .map(|c| match c.ty {
+                    ColumnType::Timestamp | ColumnType::Int64 | ColumnType::Int32 | ColumnType::Int16 => {
+                        Value::Int(1)
+                    }
+                    ColumnType::Bool => Value::Bool(true),
+                    _ => Value::Str("x"),
+                })
+                .collect();
+            let mut w = b.row();
+            for (i, v) in row.iter().enumerate() {
+                match i {
+                    // a plain and a dictionary column, both from bytes
+                    _ if i == client => w.utf8(Some(client_text)),
+                    _ if i == method => w.utf8(Some(b"GET")),
+                    _ => w.value(v),
+                };
+            }
+            w.end().unwrap();
+            b.finish()
+        };
+        let batch = build(b"192.0.2.7").unwrap();
+        let text = |i: usize| {
+            let a = &batch.chunk.arrays()[i];
+            match a.as_any().downcast_ref::<Utf8Array<i32>>() {
+                Some(t) => t.value(0).to_owned(),
+                None => format!("{a:?}"),
+            }
+        };
+        assert_eq!(text(client), "192.0.2.7");
+        assert!(text(method).contains("GET"), "{}", text(method));
+        assert!(build(&[b'1', 0xff, b'2']).is_err(), "not UTF-8");
+    }
+
+    #[test]
     fn dict_memos_give_the_keys_lookups_give() {
         use std::cell::Cell;
         // values as a caller's cache holds them: text, id, one memo per column
