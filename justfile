@@ -48,7 +48,7 @@ airflow-test:
 
 # the etl-daily race against DuckDB, PySpark and the decompression floors (../shared/bench/anchors)
 bench-anchors:
-    cargo build --release -p etl-daily
+    cargo build --profile dist -p etl-daily
     cd ../shared/bench/anchors && ROUNDS=3 ONLY=zcat,libdeflate-par2,duckdb,project PROJECT_CMD='bash {{justfile_directory()}}/scripts/anchor-project.sh "$1" "$2"' ./run.sh /tmp/anchor-data
 
 # everything CI runs

@@ -10,7 +10,9 @@
 # header of anchor_polars.py; etl-daily's own default is zstd: ~5% more CPU here, 11% more instructions).
 set -euo pipefail
 data=$1 out=$2
-bin=${LOGLAKE_BIN:-$(cd "$(dirname "$0")/.." && pwd)/target/release/etl-daily}
+# the deployment build by default (Cargo.toml's `dist` profile); LOGLAKE_BIN names another
+bin=${LOGLAKE_BIN:-$(cd "$(dirname "$0")/.." && pwd)/target/dist/etl-daily}
+[ -x "$bin" ] || { echo "anchor-project.sh: no $bin (cargo build --profile dist -p etl-daily)" >&2; exit 2; }
 lake=$out/lake
 raw=$lake/raw/access_logs/dt=2020-05-31
 mkdir -p "$raw"
