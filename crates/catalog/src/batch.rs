@@ -86,54 +86,36 @@ impl std::fmt::Display for Overflow {
     }
 }
 
-/// Flags collected a byte per row (1 set, 0 clear) and packed into a bitmap once, when the
-/// column is finished: a push is one store, where a bitmap's is a read-modify-write of the
-/// byte the previous row wrote.
-#[derive(Default)]
-struct Flags(Vec<u8>);
-
-impl Flags {
-    fn with_capacity(rows: usize) -> Self {
-        Flags(Vec::with_capacity(rows))
-    }
-
-    #[inline(always)]
-    fn push(&mut self, set: bool) {
-        self.0.push(u8::from(set));
-    }
-
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// The flags as an Arrow bitmap (row `i` is bit `i % 8` of byte `i / 8`).
-    fn into_bitmap(self) -> Result<Bitmap, CatalogError> {
-        let len = self.0.len();
-        Bitmap::try_new(pack_flags(&self.0), len).map_err(format_err("bitmap"))
-    }
-}
-
-/// Bytes of 0 and 1 packed eight to a byte, the first one in the lowest bit.
-fn pack_flags(flags: &[u8]) -> Vec<u8> {
+/// Flags packed eight to a byte, the first one in the lowest bit (Arrow's bitmap layout).
+fn pack_flags(flags: &[bool]) -> Vec<u8> {
     let mut out = Vec::with_capacity(flags.len().div_ceil(8));
     let mut chunks = flags.chunks_exact(8);
     for c in &mut chunks {
         let mut word = [0u8; 8];
-        word.copy_from_slice(c);
+        for (w, &f) in word.iter_mut().zip(c) {
+            *w = u8::from(f);
+        }
         // byte i (0 or 1) of the word lands on bit 56 + i of the product, without carries
         out.push((u64::from_le_bytes(word).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8);
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        out.push(rest.iter().enumerate().fold(0u8, |b, (i, &f)| b | ((f & 1) << i)));
+        out.push(rest.iter().enumerate().fold(0u8, |b, (i, &f)| b | (u8::from(f) << i)));
     }
     out
 }
 
-/// A column's validity: nothing while every row so far has a value, [`Flags`] from its first
-/// NULL on.
+/// Flags collected a byte per row as an Arrow bitmap. Packed once, when the column is
+/// finished: a push is one store, where a bitmap's is a read-modify-write of the byte the
+/// previous row wrote.
+fn bitmap(flags: &[bool]) -> Result<Bitmap, CatalogError> {
+    Bitmap::try_new(pack_flags(flags), flags.len()).map_err(format_err("bitmap"))
+}
+
+/// A column's validity: nothing while every row so far has a value, a flag per row from its
+/// first NULL on.
 #[derive(Default)]
-struct Validity(Option<Flags>);
+struct Validity(Option<Vec<bool>>);
 
 impl Validity {
     #[inline(always)]
@@ -147,28 +129,28 @@ impl Validity {
     #[inline(always)]
     fn push_null(&mut self, rows: usize, capacity: usize) {
         let v = self.0.get_or_insert_with(|| {
-            let mut v = Flags::with_capacity(capacity.max(rows + 1));
-            v.0.resize(rows, 1);
+            let mut v = Vec::with_capacity(capacity.max(rows + 1));
+            v.resize(rows, true);
             v
         });
         v.push(false);
     }
 
     fn finish(self) -> Result<Option<Bitmap>, CatalogError> {
-        self.0.map(Flags::into_bitmap).transpose()
+        self.0.as_deref().map(bitmap).transpose()
     }
 }
 
-/// A fixed-width column: values plus validity (a NULL holds the default value).
-struct PrimBuilder<T> {
+/// A fixed-width or boolean column: a value per row (a NULL holds the default) and validity.
+#[derive(Default)]
+struct Cells<T> {
     values: Vec<T>,
     validity: Validity,
-    data_type: DataType,
 }
 
-impl<T: NativeType> PrimBuilder<T> {
-    fn new(rows: usize, data_type: DataType) -> Self {
-        PrimBuilder { values: Vec::with_capacity(rows), validity: Validity::default(), data_type }
+impl<T: Copy + Default> Cells<T> {
+    fn with_capacity(rows: usize) -> Self {
+        Cells { values: Vec::with_capacity(rows), validity: Validity::default() }
     }
 
     #[inline(always)]
@@ -184,10 +166,20 @@ impl<T: NativeType> PrimBuilder<T> {
             }
         }
     }
+}
 
-    fn finish(self) -> Result<Box<dyn Array>, CatalogError> {
-        Ok(PrimitiveArray::<T>::try_new(self.data_type, self.values.into(), self.validity.finish()?)
+impl<T: NativeType> Cells<T> {
+    fn finish(self, data_type: DataType) -> Result<Box<dyn Array>, CatalogError> {
+        Ok(PrimitiveArray::<T>::try_new(data_type, self.values.into(), self.validity.finish()?)
             .map_err(format_err("fixed-width column"))?
+            .boxed())
+    }
+}
+
+impl Cells<bool> {
+    fn finish_bool(self) -> Result<Box<dyn Array>, CatalogError> {
+        Ok(BooleanArray::try_new(DataType::Boolean, bitmap(&self.values)?, self.validity.finish()?)
+            .map_err(format_err("boolean column"))?
             .boxed())
     }
 }
@@ -257,35 +249,6 @@ impl VarBuilder {
         let (offsets, data, validity) = self.parts()?;
         Ok(BinaryArray::<i32>::try_new(DataType::Binary, offsets, data.into(), validity)
             .map_err(format_err("binary column"))?
-            .boxed())
-    }
-}
-
-/// A boolean column: value flags plus validity.
-#[derive(Default)]
-struct BoolBuilder {
-    values: Flags,
-    validity: Validity,
-}
-
-impl BoolBuilder {
-    #[inline(always)]
-    fn push(&mut self, v: Option<bool>) {
-        match v {
-            Some(x) => {
-                self.values.push(x);
-                self.validity.push_valid();
-            }
-            None => {
-                self.validity.push_null(self.values.len(), self.values.0.capacity());
-                self.values.push(false);
-            }
-        }
-    }
-
-    fn finish(self) -> Result<Box<dyn Array>, CatalogError> {
-        Ok(BooleanArray::try_new(DataType::Boolean, self.values.into_bitmap()?, self.validity.finish()?)
-            .map_err(format_err("boolean column"))?
             .boxed())
     }
 }
@@ -434,15 +397,15 @@ impl DictBuilder {
     reason = "one builder per column, pushed to per row: no indirection on that path"
 )]
 enum Builder {
-    Ts(PrimBuilder<i64>),
-    I16(PrimBuilder<i16>),
-    I32(PrimBuilder<i32>),
-    I64(PrimBuilder<i64>),
-    Bool(BoolBuilder),
+    Ts(Cells<i64>),
+    I16(Cells<i16>),
+    I32(Cells<i32>),
+    I64(Cells<i64>),
+    Bool(Cells<bool>),
     Utf8(VarBuilder),
     Dict(DictBuilder),
     Binary(VarBuilder),
-    F64(PrimBuilder<f64>),
+    F64(Cells<f64>),
 }
 
 /// Per-column running statistics (Delta `stats`): null count and integer min/max.
@@ -813,14 +776,11 @@ impl BatchBuilder {
             .iter()
             .enumerate()
             .map(|(i, c)| match c.ty {
-                ColumnType::Timestamp => Builder::Ts(PrimBuilder::new(rows, arrow_type(c.ty))),
-                ColumnType::Int16 => Builder::I16(PrimBuilder::new(rows, arrow_type(c.ty))),
-                ColumnType::Int32 => Builder::I32(PrimBuilder::new(rows, arrow_type(c.ty))),
-                ColumnType::Int64 => Builder::I64(PrimBuilder::new(rows, arrow_type(c.ty))),
-                ColumnType::Bool => Builder::Bool(BoolBuilder {
-                    values: Flags::with_capacity(rows),
-                    ..BoolBuilder::default()
-                }),
+                ColumnType::Timestamp => Builder::Ts(Cells::with_capacity(rows)),
+                ColumnType::Int16 => Builder::I16(Cells::with_capacity(rows)),
+                ColumnType::Int32 => Builder::I32(Cells::with_capacity(rows)),
+                ColumnType::Int64 => Builder::I64(Cells::with_capacity(rows)),
+                ColumnType::Bool => Builder::Bool(Cells::with_capacity(rows)),
                 ColumnType::Utf8 => Builder::Utf8(var(i)),
                 ColumnType::DictUtf8 => Builder::Dict(DictBuilder {
                     keys: Vec::with_capacity(rows),
@@ -828,7 +788,7 @@ impl BatchBuilder {
                     ..DictBuilder::default()
                 }),
                 ColumnType::Binary => Builder::Binary(var(i)),
-                ColumnType::Float64 => Builder::F64(PrimBuilder::new(rows, arrow_type(c.ty))),
+                ColumnType::Float64 => Builder::F64(Cells::with_capacity(rows)),
             })
             .collect();
         BatchBuilder {
@@ -930,16 +890,18 @@ impl BatchBuilder {
         let mut arrays: Vec<Box<dyn Array>> = self
             .cols
             .into_iter()
-            .map(|b| {
+            .zip(self.def.columns)
+            .map(|(b, c)| {
+                let ty = arrow_type(c.ty);
                 Ok(match b {
-                    Builder::Ts(a) | Builder::I64(a) => a.finish()?,
-                    Builder::I16(a) => a.finish()?,
-                    Builder::I32(a) => a.finish()?,
-                    Builder::Bool(a) => a.finish()?,
+                    Builder::Ts(a) | Builder::I64(a) => a.finish(ty)?,
+                    Builder::I16(a) => a.finish(ty)?,
+                    Builder::I32(a) => a.finish(ty)?,
+                    Builder::Bool(a) => a.finish_bool()?,
                     Builder::Utf8(a) => a.finish_utf8()?,
                     Builder::Dict(d) => d.finish()?,
                     Builder::Binary(a) => a.finish_binary()?,
-                    Builder::F64(a) => a.finish()?,
+                    Builder::F64(a) => a.finish(ty)?,
                 })
             })
             .collect::<Result<_, CatalogError>>()?;
@@ -1073,13 +1035,12 @@ mod tests {
     fn flags_pack_eight_to_a_byte_lowest_bit_first() {
         for len in 0..=67usize {
             for seed in [0u64, 0x9e37_79b9_7f4a_7c15, u64::MAX] {
-                let flags: Vec<u8> = (0..len)
-                    .map(|i| u8::from((seed.rotate_left(i as u32 * 7) ^ i as u64) & 1 == 1))
-                    .collect();
+                let flags: Vec<bool> =
+                    (0..len).map(|i| (seed.rotate_left(i as u32 * 7) ^ i as u64) & 1 == 1).collect();
                 let packed = pack_flags(&flags);
                 assert_eq!(packed.len(), len.div_ceil(8), "len {len}");
                 for (i, f) in flags.iter().enumerate() {
-                    assert_eq!((packed[i / 8] >> (i % 8)) & 1, *f, "len {len} bit {i}");
+                    assert_eq!((packed[i / 8] >> (i % 8)) & 1, u8::from(*f), "len {len} bit {i}");
                 }
                 // bits past the last flag stay clear
                 if len % 8 != 0 {
@@ -1106,24 +1067,14 @@ mod tests {
         let rows = 45usize;
         let mut b = BatchBuilder::with_capacity(def, 16);
         for r in 0..rows {
-            let row: Vec<Value<'_>> = def
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(c, col)| {
-                    if is_null(c, r) {
-                        return Value::Null;
-                    }
-                    match col.ty {
-                        ColumnType::Timestamp => Value::Int(1_590_000_000_000_000 + r as i64),
-                        ColumnType::Int64 | ColumnType::Int32 | ColumnType::Int16 => {
-                            Value::Int((r * 3 + c) as i64)
-                        }
-                        ColumnType::Bool => Value::Bool((r + c) % 2 == 0),
-                        _ => Value::Str(if r % 2 == 0 { "even" } else { "odd" }),
-                    }
-                })
-                .collect();
+            let cell = |c: usize| match def.columns[c].ty {
+                _ if is_null(c, r) => Value::Null,
+                ColumnType::Timestamp => Value::Int(1_590_000_000_000_000 + r as i64),
+                ColumnType::Int64 | ColumnType::Int32 | ColumnType::Int16 => Value::Int((r * 3 + c) as i64),
+                ColumnType::Bool => Value::Bool((r + c) % 2 == 0),
+                _ => Value::Str(if r % 2 == 0 { "even" } else { "odd" }),
+            };
+            let row: Vec<Value<'_>> = (0..def.columns.len()).map(cell).collect();
             b.push(&row).unwrap();
         }
         let batch = b.finish().unwrap();
