@@ -30,7 +30,7 @@ struct Row {
 impl Row {
     fn facts(&self) -> RowFacts<'_> {
         let mut f = RowFacts::default();
-        f.client_ip = self.ip.as_deref();
+        f.client_ip = self.ip.as_deref().map(str::as_bytes);
         f.user_agent = self.ua.as_deref();
         f.status = self.status;
         f.bytes = self.bytes;
