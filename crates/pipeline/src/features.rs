@@ -333,10 +333,8 @@ pub(crate) fn write_access_row(
             None
         }
     };
-    let client_text = match (&client, anonymize) {
-        (None, None) => quad,
-        (c, _) => c.as_deref().map(str::as_bytes),
-    };
+    // the field's text unless it was a dotted quad kept as it is
+    let client_text = client.as_deref().map(str::as_bytes).or(quad);
     let ua = r.user_agent_bytes().map(|raw| {
         raw_agents.get(raw, || {
             let text = r.user_agent().unwrap_or_default();
