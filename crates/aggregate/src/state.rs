@@ -864,7 +864,9 @@ impl PeriodState {
         (path, agent, referrer)
     }
 
-    /// Adds another partial state (associative and commutative).
+    /// Adds another partial state (associative and commutative), on the calling thread: it
+    /// starts no rayon work, so it may run under a lock. Its pairs are sorted in only as far
+    /// as the buffers' bounds require; [`compact`](Self::compact) before reading many counts.
     pub fn merge(&mut self, o: &PeriodState) {
         self.traffic.merge(&o.traffic);
         let clients: Vec<u32> = o.clients.keys.iter().map(|k| self.clients.id(*k)).collect();
@@ -935,7 +937,10 @@ impl PeriodState {
                 ours.pending.push(pair(0, ids(groups, group), ids(&clients, client)));
             }
         }
-        self.compact();
+        // sorted in as far as the buffers' bounds require, here: callers merge under locks
+        // (etl-daily's shared day states), where a rayon join could start work that waits for
+        // the same lock; `compact` sorts the rest, in parallel, before the counts are read
+        self.maybe_compact();
     }
 
     /// Sorts every buffered pair into the distinct runs (the four kinds in parallel), so

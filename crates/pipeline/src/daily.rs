@@ -31,7 +31,7 @@ type DayStates = Vec<(Date, PeriodState)>;
 /// One [`DayStates`] per worker thread of the pool, built while the rows are written: when the
 /// run turns out to hold every row of a date, its daily tables come from these states instead
 /// of reading the date back (see [`run_daily`]). A thread locks only its own slot, for a whole
-/// segment.
+/// segment; a segment that finds its slot taken gets states of its own ([`WorkerStates`]).
 struct Accumulators {
     slots: Vec<std::sync::Mutex<DayStates>>,
     /// Pair keys a worker's states may hold before they are merged ([`FLUSH_PAIRS`]).
@@ -63,17 +63,38 @@ impl Accumulators {
         }
     }
 
-    /// The calling worker's states.
-    fn mine(&self) -> std::sync::MutexGuard<'_, DayStates> {
+    /// The calling worker's states: its slot, or new states when the slot is held already.
+    ///
+    /// A worker holds its slot for a whole segment, and a worker waiting inside a rayon join
+    /// (a merge of large states) runs other queued jobs meanwhile: another segment, on the
+    /// same thread, whose `lock` of the same slot would wait forever. So the slot is only
+    /// tried; whoever finds it taken gets states of its own, which
+    /// [`finish_segment`](Self::finish_segment) merges into the shared ones.
+    fn mine(&self) -> WorkerStates<'_> {
         let i = rayon::current_thread_index().unwrap_or(0) % self.slots.len();
-        self.slots[i].lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        match self.slots[i].try_lock() {
+            Ok(slot) => WorkerStates::Slot(slot),
+            Err(std::sync::TryLockError::Poisoned(p)) => WorkerStates::Slot(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => WorkerStates::Own(DayStates::new()),
+        }
     }
 
-    /// Moves a worker's states into the shared ones once they are large.
-    fn flush_if_large(&self, states: &mut DayStates) {
-        if states.iter().map(|(_, s)| s.pair_keys()).sum::<usize>() < self.flush_pairs {
-            return;
+    /// Hands back a segment's states: a slot's stay there until they grow large; states of
+    /// the segment's own are merged into the shared ones now.
+    fn finish_segment(&self, states: WorkerStates<'_>) {
+        match states {
+            WorkerStates::Slot(mut slot) => {
+                if slot.iter().map(|(_, s)| s.pair_keys()).sum::<usize>() >= self.flush_pairs {
+                    self.flush(&mut slot);
+                }
+            }
+            WorkerStates::Own(mut own) => self.flush(&mut own),
         }
+    }
+
+    /// Moves states into the shared ones. `PeriodState::merge` runs on this thread, without
+    /// rayon: a join here could start a segment that flushes too, and wait for this lock.
+    fn flush(&self, states: &mut DayStates) {
         let mut merged = self.merged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for (date, state) in states.drain(..) {
             merge_into(&mut merged, date, state);
@@ -92,6 +113,34 @@ impl Accumulators {
             day.compact();
         }
         days
+    }
+}
+
+/// The day states a segment adds its rows to ([`Accumulators::mine`]).
+enum WorkerStates<'a> {
+    /// The worker's slot, locked.
+    Slot(std::sync::MutexGuard<'a, DayStates>),
+    /// The segment's own: its worker's slot was held further up the same thread.
+    Own(DayStates),
+}
+
+impl std::ops::Deref for WorkerStates<'_> {
+    type Target = DayStates;
+
+    fn deref(&self) -> &DayStates {
+        match self {
+            WorkerStates::Slot(s) => s,
+            WorkerStates::Own(s) => s,
+        }
+    }
+}
+
+impl std::ops::DerefMut for WorkerStates<'_> {
+    fn deref_mut(&mut self) -> &mut DayStates {
+        match self {
+            WorkerStates::Slot(s) => s,
+            WorkerStates::Own(s) => s,
+        }
     }
 }
 
@@ -670,11 +719,11 @@ fn ingest_segment(
             &rejects.finish()?,
         )?);
     }
-    if let (Some(acc), Some(states)) = (target.accumulators, states.as_deref_mut()) {
+    if let (Some(acc), Some(mut states)) = (target.accumulators, states) {
         if let Some(j) = pending_for {
             states[j].1.resolve(&mut pending);
         }
-        acc.flush_if_large(states);
+        acc.finish_segment(states);
     }
     Ok(out)
 }
@@ -957,7 +1006,41 @@ impl IngestHistory {
 
 #[cfg(test)]
 mod tests {
-    use super::{remaining_lines, text_room, FLUSH_ROWS};
+    use super::{day_state, remaining_lines, text_room, Accumulators, WorkerStates, FLUSH_ROWS};
+    use loglake_aggregate::{PeriodState, RowFacts};
+    use loglake_catalog::Date;
+
+    /// One request of `date` added to a worker's states.
+    fn add_request(states: &mut WorkerStates<'_>, date: Date) {
+        let i = day_state(states, date);
+        let mut row = RowFacts::default();
+        row.client_ip = Some(b"10.0.0.1");
+        row.status = Some(200);
+        states[i].1.add(&row);
+    }
+
+    #[test]
+    fn a_segment_that_finds_its_slot_held_gets_its_own_states_and_loses_none() {
+        // what a worker waiting inside a rayon join does: start another segment while its
+        // own segment, further up the same thread, holds the slot (`lock` would never return)
+        let acc = Accumulators::new(usize::MAX);
+        let day = "2020-05-31".parse::<Date>().unwrap();
+        let mut outer = acc.mine();
+        assert!(matches!(outer, WorkerStates::Slot(_)));
+        let mut inner = acc.mine();
+        assert!(matches!(inner, WorkerStates::Own(_)), "the held slot is not waited for");
+        add_request(&mut inner, day);
+        add_request(&mut inner, day);
+        acc.finish_segment(inner);
+        add_request(&mut outer, day);
+        acc.finish_segment(outer);
+        // the slot is free again
+        assert!(matches!(acc.mine(), WorkerStates::Slot(_)));
+        let days = acc.into_days();
+        let state: &PeriodState = &days[&day];
+        assert_eq!(state.traffic.requests, 3, "the inner segment's rows are merged, not dropped");
+        assert_eq!(state.clients(), 1);
+    }
 
     #[test]
     fn text_room_never_exceeds_the_segment_left() {

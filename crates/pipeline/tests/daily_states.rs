@@ -85,3 +85,36 @@ fn flushed_states_give_the_same_daily_tables() {
     }
     assert_eq!(tables[0], tables[1], "states merged after every segment vs never");
 }
+
+/// States merged after every segment, with more workers than the work keeps busy: the tables
+/// equal a one-thread run's. A worker waiting inside a rayon join runs queued segments
+/// meanwhile, on the same thread; those must neither wait for the day states that thread
+/// holds (a deadlock that once left `etl-daily --threads 3` asleep for good) nor lose rows.
+/// The deadlock needs a steal at the wrong moment, so this run may miss it (the unit test
+/// `a_segment_that_finds_its_slot_held_...` in daily.rs reproduces the re-entry itself); a
+/// hang fails the test after 10 minutes instead of stalling the suite.
+#[test]
+fn merging_states_while_workers_idle_never_deadlocks() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut runs = Vec::new();
+        for threads in [1, 6, 6, 6] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let dir = TempDir::new();
+            let store = Store::local(dir.0.join("lake"));
+            raw_day(&store);
+            let report = pool.install(|| run_daily(&store, &options(1))).unwrap();
+            assert_eq!(report.daily_from_memory.len(), 1, "{:?}", report.daily_read_back);
+            runs.push((threads, report.rows(), daily_files(&store)));
+        }
+        tx.send(runs).unwrap();
+    });
+    let runs = rx
+        .recv_timeout(std::time::Duration::from_secs(600))
+        .expect("run_daily did not finish within 10 minutes (deadlocked?) or panicked");
+    let (_, rows, tables) = &runs[0];
+    assert!(*rows > 50_000);
+    for (threads, r, t) in &runs[1..] {
+        assert_eq!((r, t), (rows, tables), "{threads} threads vs 1");
+    }
+}
