@@ -65,11 +65,12 @@ impl Accumulators {
 
     /// The calling worker's states: its slot, or new states when the slot is held already.
     ///
-    /// A worker holds its slot for a whole segment, and a worker waiting inside a rayon join
-    /// (a merge of large states) runs other queued jobs meanwhile: another segment, on the
-    /// same thread, whose `lock` of the same slot would wait forever. So the slot is only
-    /// tried; whoever finds it taken gets states of its own, which
-    /// [`finish_segment`](Self::finish_segment) merges into the shared ones.
+    /// A worker holds its slot for a whole segment. Should anything it calls meanwhile wait
+    /// in a rayon join (until 2026-12-03 merging large states did), the worker runs other
+    /// queued jobs in the meantime: another segment, on the same thread, whose `lock` of the
+    /// same slot would wait forever. So the slot is only tried; whoever finds it taken gets
+    /// states of its own, which [`finish_segment`](Self::finish_segment) merges into the
+    /// shared ones.
     fn mine(&self) -> WorkerStates<'_> {
         let i = rayon::current_thread_index().unwrap_or(0) % self.slots.len();
         match self.slots[i].try_lock() {
