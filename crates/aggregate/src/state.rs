@@ -504,7 +504,8 @@ fn radix_sort(v: &mut Vec<u64>, scratch: &mut Vec<u64>) {
         and &= x;
     }
     let varying = or ^ and;
-    scratch.clear();
+    // every slot is written by a pass before it is read: a kept buffer's old keys stay (only
+    // room it lacks is zeroed)
     scratch.resize(v.len(), 0);
     let mut shift = 0;
     while shift < 64 {
@@ -1123,7 +1124,17 @@ mod tests {
             .collect();
         let mut expected = v.clone();
         expected.sort_unstable();
+        // a scratch buffer kept from a longer sort, its stale keys (all above the new ones) in place
+        let mut scratch = vec![u64::MAX; 12_345];
+        let mut shorter = v[..5_000].to_vec();
+        let mut shorter_expected = shorter.clone();
+        shorter_expected.sort_unstable();
         radix_sort(&mut v, &mut Vec::new());
+        assert_eq!(v, expected);
+        radix_sort(&mut shorter, &mut scratch);
+        assert_eq!(shorter, shorter_expected);
+        // and the scratch of that sort, shorter than the next input
+        radix_sort(&mut v, &mut scratch);
         assert_eq!(v, expected);
     }
 

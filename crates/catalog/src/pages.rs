@@ -284,7 +284,6 @@ fn page<'a>(
     if let Some(v) = levels {
         def_levels(&mut buf, v, start, rows);
     }
-    let valid = |i: usize| validity.is_none_or(|v| v.get_bit(i));
     let end = start + rows;
     let mut bounds = None;
     let statistics = match flat {
@@ -300,7 +299,7 @@ fn page<'a>(
             // a short value is copied as one fixed 16-byte move and the bytes past it cut off
             // again (no memcpy call per value); the room is reserved up front
             buf.reserve(bytes + 4 * rows + SLACK);
-            for i in (start..end).filter(|&i| valid(i)) {
+            for_each_present(validity, start, end, |i| {
                 let (s, e) = (offsets[i].unsigned_abs() as usize, offsets[i + 1].unsigned_abs() as usize);
                 let v = data.get(s..e).unwrap_or_default();
                 buf.extend_from_slice(&u32::try_from(v.len()).unwrap_or(u32::MAX).to_le_bytes());
@@ -319,7 +318,7 @@ fn page<'a>(
                 if max.is_none_or(|(mk, m)| k > mk || k == mk && v > m) {
                     max = Some((k, v));
                 }
-            }
+            });
             let (min, max) = (min.map(|m| m.1), max.map(|m| m.1));
             bounds = min.zip(max);
             text_statistics(pt, nulls(rows, values), min, max)
@@ -357,7 +356,7 @@ fn page<'a>(
                 let mut packed = Vec::with_capacity(rows.div_ceil(8));
                 let (mut byte, mut n) = (0u8, 0usize);
                 (trues, falses) = (0, 0);
-                for i in (start..end).filter(|&i| valid(i)) {
+                for_each_present(validity, start, end, |i| {
                     let b = a.values().get_bit(i);
                     byte |= u8::from(b) << (n % 8);
                     n += 1;
@@ -370,7 +369,7 @@ fn page<'a>(
                     } else {
                         falses += 1;
                     }
-                }
+                });
                 if n % 8 != 0 {
                     packed.push(byte);
                 }
@@ -465,16 +464,43 @@ fn plain_ints<T: Copy, P: Copy + Ord + ToLe>(
     };
     let mut st: Option<(P, P)> = None;
     let mut n = 0;
-    for (i, &v) in values.iter().enumerate() {
-        if !validity.get_bit(first + i) {
-            continue;
-        }
-        let p = physical(v);
+    for_each_present(Some(validity), first, first + values.len(), |i| {
+        let p = physical(values[i - first]);
         p.put(buf);
         n += 1;
         st = Some(st.map_or((p, p), |(lo, hi)| (lo.min(p), hi.max(p))));
-    }
+    });
     (st, n)
+}
+
+/// Calls `f` with each row of `start..end` that `validity` marks present, in order (every row
+/// without a bitmap). The bitmap is read a byte at a time and only its set bits are visited:
+/// a byte of NULLs costs one test, a present row a few instructions, instead of a bit lookup
+/// with its bounds check per row.
+#[inline]
+fn for_each_present(validity: Option<&Bitmap>, start: usize, end: usize, mut f: impl FnMut(usize)) {
+    let Some(validity) = validity else {
+        (start..end).for_each(f);
+        return;
+    };
+    let (bytes, offset, _) = validity.as_slice();
+    // bit positions in `bytes` of the first row and past the last one
+    let (lo, hi) = (offset + start, offset + end);
+    let mut at = lo / 8 * 8;
+    while at < hi {
+        let mut byte = bytes.get(at / 8).copied().unwrap_or(0);
+        if at < lo {
+            byte &= u8::MAX << (lo - at);
+        }
+        if at + 8 > hi {
+            byte &= u8::MAX >> (at + 8 - hi);
+        }
+        while byte != 0 {
+            f(at + byte.trailing_zeros() as usize - offset);
+            byte &= byte - 1;
+        }
+        at += 8;
+    }
 }
 
 /// Physical integers' little-endian bytes.
@@ -608,6 +634,36 @@ mod tests {
     use crate::batch::{arrow_schema, BatchBuilder, Value};
     use crate::parquet::{encode_arrow_with, WriteOptions};
     use crate::schema::{ColumnType, ACCESS_LOGS, REJECTS};
+
+    #[test]
+    fn present_rows_are_the_set_bits_in_order() {
+        // bit patterns: all set, none, alternating, sparse, and a pseudo-random mix
+        let patterns: Vec<Vec<bool>> = vec![
+            vec![true; 70],
+            vec![false; 70],
+            (0..70).map(|i| i % 2 == 0).collect(),
+            (0..70).map(|i| i % 13 == 5).collect(),
+            (0..70u64).map(|i| (i * 2_654_435_761) >> 7 & 1 == 1).collect(),
+        ];
+        for bits in &patterns {
+            let whole = Bitmap::from(bits.as_slice());
+            // bitmaps starting inside a byte (offsets 0-9), and every start..end of each
+            for offset in 0..10 {
+                let v = whole.clone().sliced(offset, bits.len() - offset);
+                for start in 0..v.len() {
+                    for end in start..=v.len() {
+                        let mut got = Vec::new();
+                        for_each_present(Some(&v), start, end, |i| got.push(i));
+                        let want: Vec<usize> = (start..end).filter(|&i| v.get_bit(i)).collect();
+                        assert_eq!(got, want, "offset {offset}, rows {start}..{end}");
+                    }
+                }
+            }
+        }
+        let mut all = Vec::new();
+        for_each_present(None, 3, 7, |i| all.push(i));
+        assert_eq!(all, [3, 4, 5, 6], "no bitmap: every row");
+    }
 
     /// A batch of `def` with every column's values and NULLs in patterns that shift against
     /// row groups, pages and bytes of bits.
