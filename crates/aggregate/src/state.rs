@@ -298,17 +298,6 @@ pub type GroupHasher = BuildHasherDefault<GroupHash>;
 /// Rows grouped by a key, looked up with borrowed text (no allocation for groups seen before).
 pub type Groups<K, V> = HashMap<K, V, GroupHasher>;
 
-/// A borrowed `Option<String>` key. Its derived `Hash` equals the owned key's: `Option<&str>`
-/// and `Option<String>` hash alike.
-#[derive(Hash)]
-struct TextRef<'a>(Option<&'a str>);
-
-impl Equivalent<Option<String>> for TextRef<'_> {
-    fn equivalent(&self, key: &Option<String>) -> bool {
-        self.0 == key.as_deref()
-    }
-}
-
 /// A borrowed [`AgentKey`], hashing like it (tuples and tuple structs hash field by field).
 #[derive(Hash)]
 struct AgentRef<'a>(Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<bool>);
@@ -460,6 +449,60 @@ impl<K: Hash + Eq + Clone, C: Default> GroupIds<K, C> {
         self.keys.push(k.clone());
         self.counts.push(C::default());
         id
+    }
+}
+
+/// Text group keys (paths, referrer hosts) → dense ids, with their counts, found by the text's
+/// 128-bit hash in a [`HashIds`]: one probe of a 16-byte slot and no string compare (the
+/// stored text would be a cache miss of its own), the way clients and agents are told apart.
+#[derive(Debug, Clone)]
+struct TextIds<C> {
+    ids: HashIds,
+    keys: Vec<Option<String>>,
+    counts: Vec<C>,
+}
+
+impl<C> Default for TextIds<C> {
+    fn default() -> Self {
+        TextIds { ids: HashIds::default(), keys: Vec::new(), counts: Vec::new() }
+    }
+}
+
+/// The 128-bit key of a group's text (no text has one of its own).
+#[inline]
+fn text_hash(text: Option<&str>) -> u128 {
+    text.map_or(u128::MAX, |t| xxh3_128(t.as_bytes()))
+}
+
+impl<C: Default> TextIds<C> {
+    /// The id of a text, created on first sight.
+    #[inline]
+    fn id_of(&mut self, text: Option<&str>) -> u32 {
+        self.id_hashed(text_hash(text), || text.map(str::to_owned))
+    }
+
+    /// The id of the text whose [`text_hash`] is `hash`; `owned` makes the text on first sight.
+    #[inline]
+    fn id_hashed(&mut self, hash: u128, owned: impl FnOnce() -> Option<String>) -> u32 {
+        let id = self.ids.id(hash);
+        if id as usize == self.keys.len() {
+            self.keys.push(owned());
+            self.counts.push(C::default());
+        }
+        id
+    }
+
+    /// Adds `other`'s texts and counts (`add` adds one count to another); the ids of its
+    /// texts here, by its ids.
+    fn merge(&mut self, other: &TextIds<C>, add: impl Fn(&mut C, &C)) -> Vec<u32> {
+        let texts = other.ids.keys.iter().zip(&other.keys).zip(&other.counts);
+        texts
+            .map(|((hash, text), counts)| {
+                let id = self.id_hashed(*hash, || text.clone());
+                add(&mut self.counts[id as usize], counts);
+                id
+            })
+            .collect()
     }
 }
 
@@ -656,9 +699,9 @@ pub struct PeriodState {
     pub traffic: Traffic,
     clients: HashIds,
     agents_text: HashIds,
-    paths: GroupIds<Option<String>, PathTotals>,
+    paths: TextIds<PathTotals>,
     agents: GroupIds<AgentKey, u64>,
-    referrers: GroupIds<Option<String>, u64>,
+    referrers: TextIds<u64>,
     agent_ids: IdGroups,
     referrer_ids: IdGroups,
     status_dense: Vec<(u64, u64)>,
@@ -816,7 +859,7 @@ impl PeriodState {
     #[inline]
     fn groups(&mut self, r: &RowFacts<'_>) -> (u32, u32, u32) {
         let bytes = r.bytes.map_or(0, |b| b.max(0).unsigned_abs());
-        let path = self.paths.id_of(&TextRef(r.path), || r.path.map(str::to_owned));
+        let path = self.paths.id_of(r.path);
         let p = &mut self.paths.counts[path as usize];
         p.requests += 1;
         p.bytes += bytes;
@@ -853,8 +896,7 @@ impl PeriodState {
         let referrer = match r.referrer_id.and_then(|id| self.referrer_ids.map.get(&id).copied()) {
             Some(g) => g,
             None => {
-                let g =
-                    self.referrers.id_of(&TextRef(r.referrer_host), || r.referrer_host.map(str::to_owned));
+                let g = self.referrers.id_of(r.referrer_host);
                 if let Some(id) = r.referrer_id {
                     self.referrer_ids.map.insert(id, g);
                 }
@@ -872,21 +914,12 @@ impl PeriodState {
         self.traffic.merge(&o.traffic);
         let clients: Vec<u32> = o.clients.keys.iter().map(|k| self.clients.id(*k)).collect();
         let agents_text: Vec<u32> = o.agents_text.keys.iter().map(|k| self.agents_text.id(*k)).collect();
-        let paths: Vec<u32> = o
-            .paths
-            .keys
-            .iter()
-            .zip(&o.paths.counts)
-            .map(|(k, c)| {
-                let id = self.paths.id_owned(k);
-                let p = &mut self.paths.counts[id as usize];
-                p.requests += c.requests;
-                p.bytes += c.bytes;
-                p.status_4xx += c.status_4xx;
-                p.status_5xx += c.status_5xx;
-                id
-            })
-            .collect();
+        let paths = self.paths.merge(&o.paths, |p, c| {
+            p.requests += c.requests;
+            p.bytes += c.bytes;
+            p.status_4xx += c.status_4xx;
+            p.status_5xx += c.status_5xx;
+        });
         let agents: Vec<u32> = o
             .agents
             .keys
@@ -898,17 +931,7 @@ impl PeriodState {
                 id
             })
             .collect();
-        let referrers: Vec<u32> = o
-            .referrers
-            .keys
-            .iter()
-            .zip(&o.referrers.counts)
-            .map(|(k, n)| {
-                let id = self.referrers.id_owned(k);
-                self.referrers.counts[id as usize] += n;
-                id
-            })
-            .collect();
+        let referrers = self.referrers.merge(&o.referrers, |a, b| *a += b);
         if !o.status_dense.is_empty() {
             if self.status_dense.is_empty() {
                 self.status_dense = written(DENSE_STATUS, (0, 0));
@@ -1189,6 +1212,28 @@ mod tests {
         }
         assert_eq!(ids.len(), keys.len());
         assert_eq!(ids.id(0), 10_000, "a zero key is a key like any other");
+    }
+
+    #[test]
+    fn text_ids_tell_texts_apart_and_merge_by_text() {
+        let mut a = TextIds::<u64>::default();
+        let texts = [Some("/"), None, Some(""), Some("/a"), Some("/")];
+        let ids: Vec<u32> = texts.iter().map(|t| a.id_of(*t)).collect();
+        assert_eq!(ids, [0, 1, 2, 3, 0], "first-seen order; no text and empty text differ");
+        assert_eq!(a.keys, [Some("/".into()), None, Some(String::new()), Some("/a".into())]);
+        for id in ids {
+            a.counts[id as usize] += 1;
+        }
+        let mut b = TextIds::<u64>::default();
+        for t in [Some("/b"), Some("/a"), None] {
+            let id = b.id_of(t);
+            b.counts[id as usize] += 10;
+        }
+        // b's ids 0, 1, 2 are a's new 4 and its 3 and 1
+        assert_eq!(a.merge(&b, |x, y| *x += y), [4, 3, 1]);
+        assert_eq!(a.keys[4].as_deref(), Some("/b"));
+        assert_eq!(a.counts, [2, 11, 1, 11, 10]);
+        assert_eq!(a.id_of(Some("/b")), 4, "a merged text is found by its text");
     }
 
     #[test]
