@@ -450,6 +450,21 @@ impl<K: Hash + Eq + Clone, C: Default> GroupIds<K, C> {
         self.counts.push(C::default());
         id
     }
+
+    /// Adds `other`'s keys and counts (`add` adds one count to another); the ids of its keys
+    /// here, by its ids.
+    fn merge(&mut self, other: &GroupIds<K, C>, add: impl Fn(&mut C, &C)) -> Vec<u32> {
+        other
+            .keys
+            .iter()
+            .zip(&other.counts)
+            .map(|(k, counts)| {
+                let id = self.id_owned(k);
+                add(&mut self.counts[id as usize], counts);
+                id
+            })
+            .collect()
+    }
 }
 
 /// Text group keys (paths, referrer hosts) → dense ids, with their counts, found by the text's
@@ -920,17 +935,7 @@ impl PeriodState {
             p.status_4xx += c.status_4xx;
             p.status_5xx += c.status_5xx;
         });
-        let agents: Vec<u32> = o
-            .agents
-            .keys
-            .iter()
-            .zip(&o.agents.counts)
-            .map(|(k, n)| {
-                let id = self.agents.id_owned(k);
-                self.agents.counts[id as usize] += n;
-                id
-            })
-            .collect();
+        let agents = self.agents.merge(&o.agents, |a, b| *a += b);
         let referrers = self.referrers.merge(&o.referrers, |a, b| *a += b);
         if !o.status_dense.is_empty() {
             if self.status_dense.is_empty() {

@@ -495,9 +495,14 @@ fn for_each_present(validity: Option<&Bitmap>, start: usize, end: usize, mut f: 
         if at + 8 > hi {
             byte &= u8::MAX >> (at + 8 - hi);
         }
-        while byte != 0 {
-            f(at + byte.trailing_zeros() as usize - offset);
-            byte &= byte - 1;
+        if byte == u8::MAX {
+            // eight present rows, the usual byte: no bit scan
+            (at - offset..at + 8 - offset).for_each(&mut f);
+        } else {
+            while byte != 0 {
+                f(at + byte.trailing_zeros() as usize - offset);
+                byte &= byte - 1;
+            }
         }
         at += 8;
     }
