@@ -10,9 +10,14 @@
 # header of anchor_polars.py; etl-daily's own default is zstd: ~5% more CPU here, 11% more instructions).
 set -euo pipefail
 data=$1 out=$2
-# the deployment build by default (Cargo.toml's `dist` profile); LOGLAKE_BIN names another
-bin=${LOGLAKE_BIN:-$(cd "$(dirname "$0")/.." && pwd)/target/dist/etl-daily}
-[ -x "$bin" ] || { echo "anchor-project.sh: no $bin (cargo build --profile dist -p etl-daily)" >&2; exit 2; }
+# the deployment build by default: the profile-guided one (scripts/build-pgo.sh) when it was
+# built, else Cargo.toml's `dist` profile; LOGLAKE_BIN names another
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$root/target/pgo/use/dist/etl-daily
+[ -x "$bin" ] || bin=$root/target/dist/etl-daily
+bin=${LOGLAKE_BIN:-$bin}
+[ -x "$bin" ] || { echo "anchor-project.sh: no $bin (bash scripts/build-pgo.sh, or cargo build --profile dist -p etl-daily)" >&2; exit 2; }
+echo "anchor-project.sh: $bin" >&2
 lake=$out/lake
 raw=$lake/raw/access_logs/dt=2020-05-31
 mkdir -p "$raw"
