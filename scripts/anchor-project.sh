@@ -10,11 +10,13 @@
 # header of anchor_polars.py; etl-daily's own default is zstd: ~5% more CPU here, 11% more instructions).
 set -euo pipefail
 data=$1 out=$2
-# the deployment build by default: the profile-guided one (scripts/build-pgo.sh) when it was
-# built, else Cargo.toml's `dist` profile; LOGLAKE_BIN names another
+# the deployment build by default: the profile-guided one (scripts/build-pgo.sh) unless a
+# plain `dist` build is newer (a PGO binary left from older code must not hide a fresh build);
+# LOGLAKE_BIN names another
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/target/pgo/use/dist/etl-daily
-[ -x "$bin" ] || bin=$root/target/dist/etl-daily
+dist=$root/target/dist/etl-daily
+{ [ -x "$bin" ] && ! [ "$dist" -nt "$bin" ]; } || bin=$dist
 bin=${LOGLAKE_BIN:-$bin}
 [ -x "$bin" ] || { echo "anchor-project.sh: no $bin (bash scripts/build-pgo.sh, or cargo build --profile dist -p etl-daily)" >&2; exit 2; }
 echo "anchor-project.sh: $bin" >&2

@@ -5,7 +5,7 @@
 # 2. that binary ingests a generated training day (loggen, seed 7, 1 M lines from 4 servers in
 #    4 zones, 0.5% malformed; not the data the benchmarks run on), with zstd and with snappy,
 # 3. llvm-profdata merges the profiles, and the `dist` build is redone with -Cprofile-use.
-# Two clean `dist` builds: about 20 minutes on 2 cores. The output files are the same as the
+# Two clean `dist` builds: about 23 minutes on 2 cores (`time bash scripts/build-pgo.sh`). The output files are the same as the
 # plain `dist` build's (the same code; only the machine code's layout and inlining change).
 # llvm-profdata must read the profiles of rustc's LLVM: LLVM_PROFDATA names it, otherwise
 # llvm-profdata-19 (Debian's `apt-get install llvm-19`) or llvm-profdata on PATH.
