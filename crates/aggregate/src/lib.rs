@@ -76,7 +76,7 @@ fn add_group(state: &mut PeriodState, g: &RowGroup, detail: bool) {
             invalid_request: raw.get(i).is_some(),
             is_bot: bot.and_then(|b| b.get(i)),
             duration_us: duration.get(i),
-            path: path.get(i),
+            path: path.get(i).map(str::as_bytes),
             ua_browser: browser.get(i),
             ua_os: os.get(i),
             ua_device: device.get(i),

@@ -56,8 +56,8 @@ pub struct RowFacts<'a> {
     pub is_bot: Option<bool>,
     /// `duration_us`.
     pub duration_us: Option<i64>,
-    /// `path`.
-    pub path: Option<&'a str>,
+    /// `path`, as the bytes of its text (valid UTF-8; taken as it is when it is a new group).
+    pub path: Option<&'a [u8]>,
     /// `ua_browser`.
     pub ua_browser: Option<&'a str>,
     /// `ua_os`.
@@ -496,6 +496,13 @@ impl<C: Default> TextIds<C> {
         self.id_hashed(text_hash(text), || text.map(str::to_owned))
     }
 
+    /// [`id_of`](Self::id_of) for a text given as its bytes (the same hash, so the same id).
+    #[inline]
+    fn id_of_bytes(&mut self, text: Option<&[u8]>) -> u32 {
+        let hash = text.map_or(u128::MAX, xxh3_128);
+        self.id_hashed(hash, || text.map(|t| String::from_utf8_lossy(t).into_owned()))
+    }
+
     /// The id of the text whose [`text_hash`] is `hash`; `owned` makes the text on first sight.
     #[inline]
     fn id_hashed(&mut self, hash: u128, owned: impl FnOnce() -> Option<String>) -> u32 {
@@ -874,7 +881,7 @@ impl PeriodState {
     #[inline]
     fn groups(&mut self, r: &RowFacts<'_>) -> (u32, u32, u32) {
         let bytes = r.bytes.map_or(0, |b| b.max(0).unsigned_abs());
-        let path = self.paths.id_of(r.path);
+        let path = self.paths.id_of_bytes(r.path);
         let p = &mut self.paths.counts[path as usize];
         p.requests += 1;
         p.bytes += bytes;

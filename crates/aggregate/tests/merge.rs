@@ -65,7 +65,7 @@ fn add_to(state: &mut PeriodState, r: &Row, pending: Option<&mut PendingClients>
     f.invalid_request = r.method.is_none();
     f.is_bot = r.bot;
     f.duration_us = r.duration;
-    f.path = path.as_deref();
+    f.path = path.as_deref().map(str::as_bytes);
     match pending {
         Some(p) => state.add_deferred(&f, p),
         None => state.add(&f),
@@ -114,7 +114,7 @@ fn distinct_counts_match_sets() {
         let mut f = RowFacts::default();
         f.client_ip = Some(ip.as_bytes());
         f.user_agent = Some(&ua);
-        f.path = Some(&path);
+        f.path = Some(path.as_bytes());
         state.add(&f);
         clients.insert(ip.clone());
         visitors.insert((ip.clone(), ua));

@@ -58,10 +58,30 @@ pub fn unescape(b: &[u8]) -> Cow<'_, [u8]> {
 
 /// The bytes as text when they are ASCII without a backslash: then a field's decoded text
 /// is its bytes as they stand ([`LogRecord`](crate::LogRecord)'s text accessors borrow it),
-/// and callers holding raw field bytes can use them without decoding. Eight bytes at a time.
+/// and callers holding raw field bytes can use them without decoding.
 #[must_use]
 #[inline]
 pub fn plain_ascii(b: &[u8]) -> Option<&str> {
+    if !is_plain_ascii(b) {
+        return None;
+    }
+    std::str::from_utf8(b).ok()
+}
+
+/// Whether the bytes are ASCII without a backslash, so that their decoded text is the bytes
+/// as they stand: [`plain_ascii`] without making a `&str` (which costs a second, UTF-8 pass).
+/// For callers that store text as bytes and check it elsewhere. Eight bytes at a time.
+///
+/// ```
+/// use loglake_parser::is_plain_ascii;
+///
+/// assert!(is_plain_ascii(b"/index.html?q=1"));
+/// assert!(!is_plain_ascii(br#"say \"hi\""#)); // an escape
+/// assert!(!is_plain_ascii("/café".as_bytes()));
+/// ```
+#[must_use]
+#[inline]
+pub fn is_plain_ascii(b: &[u8]) -> bool {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     const ONES: u64 = 0x0101_0101_0101_0101;
     const BACKSLASHES: u64 = 0x5c5c_5c5c_5c5c_5c5c;
@@ -75,10 +95,7 @@ pub fn plain_ascii(b: &[u8]) -> Option<&str> {
         let x = w ^ BACKSLASHES;
         flags |= w | (x.wrapping_sub(ONES) & !x);
     }
-    if flags & HIGH != 0 || chunks.remainder().iter().any(|&c| c >= 0x80 || c == b'\\') {
-        return None;
-    }
-    std::str::from_utf8(b).ok()
+    flags & HIGH == 0 && !chunks.remainder().iter().any(|&c| c >= 0x80 || c == b'\\')
 }
 
 /// Unescaped, lossily decoded text; borrowed when the bytes are valid UTF-8 without escapes.
@@ -113,17 +130,20 @@ mod tests {
         for len in 0..40 {
             let base = vec![b'a'; len];
             assert_eq!(plain_ascii(&base), Some(std::str::from_utf8(&base).unwrap()));
+            assert!(is_plain_ascii(&base));
             for at in 0..len {
                 for bad in [b'\\', 0x80, 0xff, 0xc3] {
                     let mut b = base.clone();
                     b[at] = bad;
                     assert_eq!(plain_ascii(&b), None, "len {len} byte {bad:#x} at {at}");
+                    assert!(!is_plain_ascii(&b), "len {len} byte {bad:#x} at {at}");
                 }
                 // bytes next to a backslash's value are plain
                 for ok in [0x5b, 0x5d, 0x4c, 0x6c, 0x7f, 0x00, 0x1c] {
                     let mut b = base.clone();
                     b[at] = ok;
                     assert!(plain_ascii(&b).is_some(), "len {len} byte {ok:#x} at {at}");
+                    assert!(is_plain_ascii(&b), "len {len} byte {ok:#x} at {at}");
                 }
             }
         }

@@ -67,7 +67,7 @@ mod stats;
 mod time;
 
 pub use error::{ErrorKind, ParseError};
-pub use escape::{plain_ascii, unescape};
+pub use escape::{is_plain_ascii, plain_ascii, unescape};
 pub use format::{
     Directive, FieldSpec, FormatError, FormatErrorKind, Item, LogFormat, Preset, Redirect, TimeFormat,
     TimeUnit, MAX_FIELDS,

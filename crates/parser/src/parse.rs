@@ -373,6 +373,33 @@ impl Parser {
     /// A [`ParseError`] when no format matches; with fallbacks, the error of the format that
     /// got furthest into the line.
     pub fn parse_line<'a>(&self, line: &'a [u8]) -> Result<LogRecord<'a>, ParseError> {
+        let mut rec = LogRecord::default();
+        self.parse_line_into(line, &mut rec)?;
+        Ok(rec)
+    }
+
+    /// [`parse_line`](Self::parse_line) into a record the caller keeps: a loop over lines
+    /// reuses one record instead of moving a new one (a few hundred bytes) out of each call.
+    /// On success `rec` holds the line's record, the same one `parse_line` returns; on an
+    /// error its contents mean nothing.
+    ///
+    /// ```
+    /// use loglake_parser::{LogRecord, Parser, Preset};
+    ///
+    /// let parser = Parser::preset(Preset::Common);
+    /// let lines: [&[u8]; 2] = [
+    ///     br#"10.0.0.1 - - [31/May/2020:07:12:01 +0200] "GET / HTTP/1.1" 200 5"#,
+    ///     b"garbage",
+    /// ];
+    /// let mut rec = LogRecord::default();
+    /// assert!(parser.parse_line_into(lines[0], &mut rec).is_ok());
+    /// assert_eq!((rec.status(), rec.path().as_deref()), (Some(200), Some("/")));
+    /// assert!(parser.parse_line_into(lines[1], &mut rec).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// As [`parse_line`](Self::parse_line).
+    pub fn parse_line_into<'a>(&self, line: &'a [u8], rec: &mut LogRecord<'a>) -> Result<(), ParseError> {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
@@ -381,13 +408,11 @@ impl Parser {
         let mut best: Option<ParseError> = None;
         for (i, program) in self.programs.iter().enumerate() {
             // at most 255 programs (see `fallback`)
-            if program.combined {
-                if let Some(r) = self.run_combined(program, i as u8, line) {
-                    return Ok(r);
-                }
+            if program.combined && self.run_combined(program, i as u8, line, rec).is_some() {
+                return Ok(());
             }
-            match self.run(program, i as u8, line) {
-                Ok(r) => return Ok(r),
+            match self.run(program, i as u8, line, rec) {
+                Ok(()) => return Ok(()),
                 Err(e) => {
                     if best.is_none_or(|b| e.column() > b.column()) {
                         best = Some(e);
@@ -403,8 +428,9 @@ impl Parser {
         program: &Program,
         format_index: u8,
         line: &'a [u8],
-    ) -> Result<LogRecord<'a>, ParseError> {
-        let mut rec = LogRecord::empty(line, format_index, program.slots);
+        rec: &mut LogRecord<'a>,
+    ) -> Result<(), ParseError> {
+        rec.reset(line, format_index, program.slots);
         rec.field_count = program.field_count;
         let mut parts = TimeParts::default();
         let mut pos = 0usize;
@@ -430,18 +456,13 @@ impl Parser {
                             let end = scan_until(line, pos, term, false);
                             memchr(b'?', &line[pos..end]).map_or(end, |q| pos + q)
                         }
-                        Scan::SelfDelimited => self.parse_time_field(
-                            &f.kind,
-                            line,
-                            pos,
-                            &mut rec,
-                            &mut parts,
-                            program.general_time,
-                        )?,
+                        Scan::SelfDelimited => {
+                            self.parse_time_field(&f.kind, line, pos, rec, &mut parts, program.general_time)?
+                        }
                     };
                     rec.spans[usize::from(f.index)] = Span::new(pos, end);
                     if !matches!(f.scan, Scan::SelfDelimited) {
-                        interpret(&f.kind, line, pos, end, &mut rec)?;
+                        interpret(&f.kind, line, pos, end, rec)?;
                     }
                     pos = end;
                 }
@@ -458,9 +479,9 @@ impl Parser {
             rec.time = parts.finish().map_err(|k| ParseError::new(k, 0))?;
         }
         if rec.request.method.is_none() {
-            request_from_parts(&mut rec);
+            request_from_parts(rec);
         }
-        Ok(rec)
+        Ok(())
     }
 
     /// The Combined layout's usual line, matched field by field without the step interpreter:
@@ -468,8 +489,14 @@ impl Parser {
     /// trailing text, a status that is not three digits, a time not 26 bytes long), which
     /// then goes through `run` as before, so errors and their columns never differ.
     #[inline]
-    fn run_combined<'a>(&self, program: &Program, format_index: u8, line: &'a [u8]) -> Option<LogRecord<'a>> {
-        let mut rec = LogRecord::empty(line, format_index, program.slots);
+    fn run_combined<'a>(
+        &self,
+        program: &Program,
+        format_index: u8,
+        line: &'a [u8],
+        rec: &mut LogRecord<'a>,
+    ) -> Option<()> {
+        rec.reset(line, format_index, program.slots);
         rec.field_count = program.field_count;
         // %h (not empty), %l, %u: each up to the next space
         let mut pos = 0;
@@ -521,7 +548,7 @@ impl Parser {
             return None;
         }
         rec.spans[8] = Span::new(pos, end);
-        Some(rec)
+        Some(())
     }
 
     /// Ends a quoted field at an unescaped `"` followed by the closing literal.
@@ -889,12 +916,24 @@ mod tests {
                 let program = &parser.programs[0];
                 assert!(program.combined, "{format}: {:?}", program.steps);
                 let check = |line: &[u8]| -> bool {
-                    let fast = parser.run_combined(program, 0, line);
-                    let slow = parser.run(program, 0, line);
-                    if let Some(f) = &fast {
-                        assert_eq!(Ok(f), slow.as_ref(), "{}", String::from_utf8_lossy(line));
+                    // both records start dirty, as a reused one does: filled (or half filled)
+                    // from other lines first
+                    let (mut fast, mut slow) = (LogRecord::default(), LogRecord::default());
+                    for dirty in [COMBINED_LINES[0], COMBINED_LINES[COMBINED_LINES.len() - 1]] {
+                        let _ = parser.run(program, 0, dirty.as_bytes(), &mut fast);
+                        let _ = parser.run(program, 0, dirty.as_bytes(), &mut slow);
                     }
-                    fast.is_some()
+                    let accepted = parser.run_combined(program, 0, line, &mut fast).is_some();
+                    let slow_result = parser.run(program, 0, line, &mut slow);
+                    if accepted {
+                        assert_eq!(
+                            Ok(&fast),
+                            slow_result.map(|()| &slow),
+                            "{}",
+                            String::from_utf8_lossy(line)
+                        );
+                    }
+                    accepted
                 };
                 let accepted = COMBINED_LINES.iter().filter(|l| check(l.as_bytes())).count();
                 // all but the trailing text, the `-` status, the short day, the overflowing size

@@ -117,14 +117,16 @@ fn present(b: &[u8]) -> Option<&[u8]> {
     (b != b"-").then_some(b)
 }
 
-impl<'a> LogRecord<'a> {
-    pub(crate) fn empty(line: &'a [u8], format_index: u8, slots: [u8; SLOT_COUNT]) -> Self {
+/// An empty record: no line, no fields. What [`Parser::parse_line_into`](crate::Parser::parse_line_into)
+/// starts from and fills.
+impl Default for LogRecord<'_> {
+    fn default() -> Self {
         LogRecord {
-            line: Cow::Borrowed(line),
+            line: Cow::Borrowed(&[]),
             spans: [Span::default(); MAX_FIELDS],
             field_count: 0,
-            format_index,
-            slots,
+            format_index: 0,
+            slots: [NO_FIELD; SLOT_COUNT],
             trailing: None,
             time: None,
             status: None,
@@ -134,6 +136,27 @@ impl<'a> LogRecord<'a> {
             duration_us: None,
             request: RequestParts::default(),
         }
+    }
+}
+
+impl<'a> LogRecord<'a> {
+    /// Makes this the empty record of `line` for the format `format_index`, field by field in
+    /// place (a new record assigned whole can be built aside and copied in).
+    #[inline]
+    pub(crate) fn reset(&mut self, line: &'a [u8], format_index: u8, slots: [u8; SLOT_COUNT]) {
+        self.line = Cow::Borrowed(line);
+        self.spans = [Span::default(); MAX_FIELDS];
+        self.field_count = 0;
+        self.format_index = format_index;
+        self.slots = slots;
+        self.trailing = None;
+        self.time = None;
+        self.status = None;
+        self.response_bytes = None;
+        self.bytes_received = None;
+        self.bytes_sent = None;
+        self.duration_us = None;
+        self.request = RequestParts::default();
     }
 
     /// Copies the line so the record no longer borrows it.

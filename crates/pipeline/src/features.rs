@@ -6,6 +6,7 @@
 //! unescaped, UTF-8 checked, classified and hashed once per distinct value, and so is a
 //! referrer with its host.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::net::IpAddr;
 
@@ -291,6 +292,24 @@ pub fn push_access_row(
     write_access_row(b, r, Source::new(source_object), line, features, None)
 }
 
+/// A text field for its column and the daily states: its logged bytes when they are ASCII
+/// without escapes (most paths and queries: no decoding pass and no UTF-8 check, since
+/// [`BatchBuilder::finish`] checks each text column whole), else the bytes of `decoded`, the
+/// field's decoded text. Either way the bytes of the text the field's accessor gives.
+#[inline]
+fn field_text<'r>(
+    raw: Option<&'r [u8]>,
+    decoded: impl FnOnce() -> Option<Cow<'r, str>>,
+) -> Option<Cow<'r, [u8]>> {
+    match raw {
+        Some(b) if loglake_parser::is_plain_ascii(b) => Some(Cow::Borrowed(b)),
+        _ => decoded().map(|t| match t {
+            Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+        }),
+    }
+}
+
 /// [`push_access_row`], also adding the row to a daily aggregate state when one is given
 /// (its client looked up later, with the other rows of `PendingClients`: see
 /// [`PeriodState::add_deferred`]).
@@ -356,8 +375,9 @@ pub(crate) fn write_access_row(
         })
     });
     let (ident, user) = (r.ident(), r.user());
-    // borrowed from the line unless they hold escapes or invalid UTF-8
-    let (path, query) = (r.path(), r.query());
+    // the logged bytes unless they hold escapes or bytes past ASCII (`field_text`)
+    let path = field_text(r.path_bytes(), || r.path());
+    let query = field_text(r.query_bytes(), || r.query());
     let method = r.method_bytes().and_then(common_bytes);
     let valid = r.is_valid_request();
     let request = if valid { None } else { r.request() };
@@ -367,7 +387,7 @@ pub(crate) fn write_access_row(
     let bytes = r.response_bytes().and_then(|b| i64::try_from(b).ok());
     let duration = r.duration_micros().and_then(|d| i64::try_from(d).ok());
     let vhost = r.vhost();
-    let is_static = path.as_deref().map(|p| is_static_bytes(p.as_bytes()));
+    let is_static = path.as_deref().map(is_static_bytes);
     let mut w = b.row();
     w.int(t.map(|t| t.unix_micros()))
         .int(t.map(|t| i64::from(t.offset_minutes())))
@@ -376,8 +396,8 @@ pub(crate) fn write_access_row(
         .str(ident.as_deref())
         .str(user.as_deref())
         .dict_opt(method)
-        .str(path.as_deref())
-        .str(query.as_deref())
+        .utf8(path.as_deref())
+        .utf8(query.as_deref())
         .dict_opt(r.protocol_bytes().and_then(common_bytes))
         .str(request.as_deref())
         .int(status.map(i64::from))
@@ -467,6 +487,30 @@ pub fn push_reject_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_text_is_the_decoded_text_and_borrows_plain_ascii() {
+        let parser = loglake_parser::Parser::preset(loglake_parser::Preset::Common);
+        for (request, borrowed) in [
+            ("GET /index.html?q=1 HTTP/1.1", true),
+            (r#"GET /a\"b?x=\\y HTTP/1.1"#, false),
+            (r"GET /caf\xc3\xa9?q=\xff HTTP/1.1", false),
+            // valid UTF-8 past ASCII: decoded, still borrowed from the line
+            ("GET /caf\u{e9}?q=\u{fc} HTTP/1.1", true),
+        ] {
+            let line = format!(r#"10.0.0.1 - - [31/May/2020:07:12:01 +0200] "{request}" 200 5"#);
+            let r = parser.parse_line(line.as_bytes()).unwrap();
+            let path = field_text(r.path_bytes(), || r.path());
+            let query = field_text(r.query_bytes(), || r.query());
+            assert_eq!(path.as_deref(), r.path().as_deref().map(str::as_bytes), "{request}");
+            assert_eq!(query.as_deref(), r.query().as_deref().map(str::as_bytes), "{request}");
+            assert_eq!(
+                matches!(path, Some(Cow::Borrowed(p)) if p == r.path_bytes().unwrap()),
+                borrowed,
+                "{request}"
+            );
+        }
+    }
 
     #[test]
     fn canonical_ipv4_text_is_the_logged_text() {
