@@ -128,6 +128,47 @@ fn distinct_counts_match_sets() {
     assert_eq!(got, want);
 }
 
+/// Merging large states (every pair kind's buffer full at once, so the merge sorts them all
+/// in) gives the state that all their rows give in one.
+#[test]
+fn large_merges_equal_one_state() {
+    let (mut a, mut b, mut all) = (PeriodState::default(), PeriodState::default(), PeriodState::default());
+    // about 400k distinct clients, so every kind's pairs are distinct and each state holds
+    // some 200k of them: the merge's buffers are full in all four kinds at once
+    for i in 0..400_000u64 {
+        let ip = format!("10.{}.{}.{}", i % 251, (i / 251) % 241, (i / 60_491) % 250);
+        let ua = format!("agent-{}", i % 1009);
+        let family = format!("family-{}", i % 31);
+        let path = format!("/p{}", i % 997);
+        let host = format!("r{}.example", i % 89);
+        let mut f = RowFacts::default();
+        f.client_ip = Some(ip.as_bytes());
+        f.user_agent = Some(&ua);
+        f.ua_browser = Some(&family);
+        f.path = Some(path.as_bytes());
+        f.referrer_host = Some(&host);
+        f.status = Some(200);
+        if i % 2 == 0 {
+            a.add(&f);
+        } else {
+            b.add(&f);
+        }
+        all.add(&f);
+    }
+    a.merge(&b);
+    a.compact();
+    all.compact();
+    assert_eq!(summary(&a), summary(&all));
+    let referrers = |s: &PeriodState| {
+        let mut r: Vec<_> =
+            s.referrers().into_iter().map(|(k, c)| (k.clone(), c.requests, c.clients)).collect();
+        r.sort();
+        r
+    };
+    assert_eq!(referrers(&a), referrers(&all));
+    assert!(a.clients() > 390_000, "{}", a.clients());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
