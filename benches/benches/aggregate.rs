@@ -36,7 +36,7 @@ impl Row {
         f.bytes = self.bytes;
         f.method = self.method.as_deref();
         f.is_bot = Some(self.bot);
-        f.path = self.path.as_deref();
+        f.path = self.path.as_deref().map(str::as_bytes);
         f.ua_browser = Some(&self.browser);
         f.ua_os = Some(&self.os);
         f.ua_device = Some(&self.device);

@@ -7,7 +7,8 @@
 //! into a [`Parser`], then call [`Parser::parse_line`] on each line's bytes. You get a
 //! [`LogRecord`] that borrows the line (no allocation per line) or a small `Copy`
 //! [`ParseError`] with a stable reason [`code`](ParseError::code) and the byte column where
-//! parsing stopped. Use [`lines`] to split a buffer into lines.
+//! parsing stopped. Use [`lines`] to split a buffer into lines. A hot loop can call
+//! [`Parser::parse_line_into`] instead, which fills one record the caller keeps.
 //!
 //! ```
 //! use loglake_parser::{lines, LogFormat, ParserConfig, Preset};
