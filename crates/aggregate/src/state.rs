@@ -483,24 +483,23 @@ impl<C> Default for TextIds<C> {
     }
 }
 
-/// The 128-bit key of a group's text (no text has one of its own).
+/// The 128-bit key of a group's text, by its bytes (no text has one of its own).
 #[inline]
-fn text_hash(text: Option<&str>) -> u128 {
-    text.map_or(u128::MAX, |t| xxh3_128(t.as_bytes()))
+fn text_hash(text: Option<&[u8]>) -> u128 {
+    text.map_or(u128::MAX, xxh3_128)
 }
 
 impl<C: Default> TextIds<C> {
     /// The id of a text, created on first sight.
     #[inline]
     fn id_of(&mut self, text: Option<&str>) -> u32 {
-        self.id_hashed(text_hash(text), || text.map(str::to_owned))
+        self.id_hashed(text_hash(text.map(str::as_bytes)), || text.map(str::to_owned))
     }
 
     /// [`id_of`](Self::id_of) for a text given as its bytes (the same hash, so the same id).
     #[inline]
     fn id_of_bytes(&mut self, text: Option<&[u8]>) -> u32 {
-        let hash = text.map_or(u128::MAX, xxh3_128);
-        self.id_hashed(hash, || text.map(|t| String::from_utf8_lossy(t).into_owned()))
+        self.id_hashed(text_hash(text), || text.map(|t| String::from_utf8_lossy(t).into_owned()))
     }
 
     /// The id of the text whose [`text_hash`] is `hash`; `owned` makes the text on first sight.

@@ -140,23 +140,10 @@ impl Default for LogRecord<'_> {
 }
 
 impl<'a> LogRecord<'a> {
-    /// Makes this the empty record of `line` for the format `format_index`, field by field in
-    /// place (a new record assigned whole can be built aside and copied in).
+    /// Makes this the empty record of `line` for the format `format_index`.
     #[inline]
     pub(crate) fn reset(&mut self, line: &'a [u8], format_index: u8, slots: [u8; SLOT_COUNT]) {
-        self.line = Cow::Borrowed(line);
-        self.spans = [Span::default(); MAX_FIELDS];
-        self.field_count = 0;
-        self.format_index = format_index;
-        self.slots = slots;
-        self.trailing = None;
-        self.time = None;
-        self.status = None;
-        self.response_bytes = None;
-        self.bytes_received = None;
-        self.bytes_sent = None;
-        self.duration_us = None;
-        self.request = RequestParts::default();
+        *self = LogRecord { line: Cow::Borrowed(line), format_index, slots, ..LogRecord::default() };
     }
 
     /// Copies the line so the record no longer borrows it.
