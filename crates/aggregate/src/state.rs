@@ -932,6 +932,19 @@ impl PeriodState {
     /// starts no rayon work, so it may run under a lock. Its pairs are sorted in only as far
     /// as the buffers' bounds require; [`compact`](Self::compact) before reading many counts.
     pub fn merge(&mut self, o: &PeriodState) {
+        self.merge_unsorted(o);
+        // sorted in as far as the buffers' bounds require, here: callers merge under locks
+        // (etl-daily's shared day states), where a rayon join could start work that waits for
+        // the same lock; `compact` sorts the rest, in parallel, before the counts are read
+        self.maybe_compact();
+    }
+
+    /// [`merge`](Self::merge) without sorting any pairs in: the other state's pairs wait in
+    /// this one's buffers, however many, until [`compact`](Self::compact) sorts all four kinds
+    /// in parallel. For a caller that holds no lock and merges states just before reading
+    /// them (etl-daily's last merge, when the workers are done and a sequential sort would
+    /// leave cores idle). The counts are the same either way.
+    pub fn merge_unsorted(&mut self, o: &PeriodState) {
         self.traffic.merge(&o.traffic);
         let clients: Vec<u32> = o.clients.keys.iter().map(|k| self.clients.id(*k)).collect();
         let agents_text: Vec<u32> = o.agents_text.keys.iter().map(|k| self.agents_text.id(*k)).collect();
@@ -972,10 +985,6 @@ impl PeriodState {
                 ours.pending.push(pair(0, ids(groups, group), ids(&clients, client)));
             }
         }
-        // sorted in as far as the buffers' bounds require, here: callers merge under locks
-        // (etl-daily's shared day states), where a rayon join could start work that waits for
-        // the same lock; `compact` sorts the rest, in parallel, before the counts are read
-        self.maybe_compact();
     }
 
     /// Sorts every buffered pair into the distinct runs (the four kinds in parallel), so

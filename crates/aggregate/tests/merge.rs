@@ -155,10 +155,15 @@ fn large_merges_equal_one_state() {
         }
         all.add(&f);
     }
+    let mut unsorted = a.clone();
     a.merge(&b);
     a.compact();
     all.compact();
     assert_eq!(summary(&a), summary(&all));
+    // the same merge with every pair left to the parallel compact
+    unsorted.merge_unsorted(&b);
+    unsorted.compact();
+    assert_eq!(summary(&unsorted), summary(&all));
     let referrers = |s: &PeriodState| {
         let mut r: Vec<_> =
             s.referrers().into_iter().map(|(k, c)| (k.clone(), c.requests, c.clients)).collect();
@@ -220,6 +225,15 @@ proptest! {
             merged.merge(p);
         }
         prop_assert_eq!(summary(&merged), summary(&whole));
+        // merges that leave every pair to one parallel compact (etl-daily's last merge), read
+        // before and after that compact
+        let mut unsorted = PeriodState::default();
+        for p in &parts {
+            unsorted.merge_unsorted(p);
+        }
+        prop_assert_eq!(summary(&unsorted), summary(&whole));
+        unsorted.compact();
+        prop_assert_eq!(summary(&unsorted), summary(&whole));
         // and merging is associative: (a+b)+c == a+(b+c)
         if parts.len() >= 3 {
             let mut left = parts[0].clone();
