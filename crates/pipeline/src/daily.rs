@@ -108,7 +108,8 @@ impl Accumulators {
     /// Every thread's state of each date, merged. The workers are done and no lock is held:
     /// the slots' pairs are sorted in by one `compact` per date, its four kinds in parallel,
     /// instead of one kind after another inside each merge, with a core idle (the end of
-    /// the anchors' day took 0.108 s before, 0.056 s after: docs/performance.md).
+    /// the anchors' day took 0.108 s before, 0.056 s after: `scripts/ab-end-phase.sh`,
+    /// docs/performance.md).
     fn into_days(self) -> BTreeMap<Date, PeriodState> {
         let mut days = self.merged.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         for slot in self.slots {
