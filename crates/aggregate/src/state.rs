@@ -555,8 +555,10 @@ fn id_bits(n: usize) -> u32 {
     usize::BITS - n.saturating_sub(1).leading_zeros()
 }
 
-/// Sorts 64-bit keys: least-significant-digit radix over 11-bit digits, skipping digits that
-/// no key varies in.
+/// Widest radix-sort digit: a pass counts into and scatters over at most 2^11 buckets.
+const RADIX_BITS: u32 = 11;
+
+/// Sorts 64-bit keys: least-significant-digit radix over the bits some key varies in.
 fn radix_sort(v: &mut Vec<u64>, scratch: &mut Vec<u64>) {
     if v.len() < 64 {
         v.sort_unstable();
@@ -567,31 +569,57 @@ fn radix_sort(v: &mut Vec<u64>, scratch: &mut Vec<u64>) {
         or |= x;
         and &= x;
     }
-    let varying = or ^ and;
+    radix_sort_varying(v, scratch, or ^ and);
+}
+
+/// [`radix_sort`] of keys that differ only in the bits set in `varying` (the OR of every
+/// key's XOR with any other; more bits are fine, fewer are not). The span from the lowest to
+/// the highest varying bit is cut into as few digits as [`RADIX_BITS`] allows, all of one
+/// width: 24 bits sort in three passes of 8-bit digits, not two of 11 and one of 2. Over a
+/// buffer larger than the cache a pass costs by its buckets (each a write stream), so
+/// narrower digits for the same number of passes sort faster (docs/performance.md, "Pair
+/// sorts").
+fn radix_sort_varying(v: &mut Vec<u64>, scratch: &mut Vec<u64>, varying: u64) {
+    if v.len() < 64 {
+        v.sort_unstable();
+        return;
+    }
+    if varying == 0 {
+        // every key is the same
+        return;
+    }
+    let lo = varying.trailing_zeros();
+    let bits = 64 - varying.leading_zeros() - lo;
+    let passes = bits.div_ceil(RADIX_BITS);
+    let width = bits.div_ceil(passes);
+    let mask = (1u64 << width) - 1;
     // every slot is written by a pass before it is read: a kept buffer's old keys stay (only
     // room it lacks is zeroed)
     scratch.resize(v.len(), 0);
-    let mut shift = 0;
-    while shift < 64 {
-        if (varying >> shift) & 0x7ff != 0 {
-            let mut counts = [0usize; 2048];
-            for &x in v.iter() {
-                counts[((x >> shift) & 0x7ff) as usize] += 1;
-            }
-            let mut sum = 0;
-            for c in &mut counts {
-                let n = *c;
-                *c = sum;
-                sum += n;
-            }
-            for &x in v.iter() {
-                let d = ((x >> shift) & 0x7ff) as usize;
-                scratch[counts[d]] = x;
-                counts[d] += 1;
-            }
-            std::mem::swap(v, scratch);
+    let mut buckets = [0usize; 1 << RADIX_BITS];
+    let counts = &mut buckets[..1 << width];
+    for pass in 0..passes {
+        // below the highest varying bit, so below 64
+        let shift = lo + pass * width;
+        if (varying >> shift) & mask == 0 {
+            continue;
         }
-        shift += 11;
+        counts.fill(0);
+        for &x in v.iter() {
+            counts[((x >> shift) & mask) as usize] += 1;
+        }
+        let mut sum = 0;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = sum;
+            sum += n;
+        }
+        for &x in v.iter() {
+            let d = ((x >> shift) & mask) as usize;
+            scratch[counts[d]] = x;
+            counts[d] += 1;
+        }
+        std::mem::swap(v, scratch);
     }
 }
 
@@ -648,17 +676,19 @@ impl Pairs {
             return;
         }
         if widths.fits() {
+            // packed keys sort in fewer digits; unpacked again as they are merged in
+            let (mut or, mut and) = (0u64, !0u64);
             for k in &mut self.pending {
                 *k = widths.pack(*k);
+                or |= *k;
+                and &= *k;
             }
-            radix_sort(&mut self.pending, &mut self.scratch);
-            for k in &mut self.pending {
-                *k = widths.unpack(*k);
-            }
+            radix_sort_varying(&mut self.pending, &mut self.scratch, or ^ and);
+            dedup_sorted(&mut self.pending, |k| widths.unpack(k));
         } else {
             radix_sort(&mut self.pending, &mut self.scratch);
+            dedup_sorted(&mut self.pending, |k| k);
         }
-        self.pending.dedup();
         merge_sorted(&self.unique, &self.pending, &mut self.spare);
         std::mem::swap(&mut self.unique, &mut self.spare);
         self.pending.clear();
@@ -675,30 +705,44 @@ impl Pairs {
     }
 }
 
-/// The union of two sorted runs without duplicates, into `out` (cleared first).
-fn merge_sorted(a: &[u64], b: &[u64], out: &mut Vec<u64>) {
-    out.clear();
-    out.reserve(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => {
-                out.push(a[i]);
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                out.push(b[j]);
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
-            }
-        }
+/// Maps sorted keys by `f` (an order-keeping map: [`Widths::unpack`]) and drops repeats, in
+/// place, without a branch on the keys: each key is written where the next distinct one goes,
+/// and the write stays unless it repeats the one before (a sorted buffer of pair keys repeats
+/// at random, so `Vec::dedup`'s branch missed often).
+fn dedup_sorted(v: &mut Vec<u64>, f: impl Fn(u64) -> u64) {
+    let mut k = 0;
+    let mut last = 0;
+    for i in 0..v.len() {
+        let x = f(v[i]);
+        v[k] = x;
+        k += usize::from((k == 0) | (x != last));
+        last = x;
     }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
+    v.truncate(k);
+}
+
+/// The union of two sorted runs without duplicates, into `out` (its old contents
+/// overwritten; a kept buffer is only zeroed where it is too short). Without a branch on the
+/// keys: each step writes the smaller key and moves past it in either run or both (the keys
+/// of the two runs interleave at random, so a branch per key missed about every other time).
+fn merge_sorted(a: &[u64], b: &[u64], out: &mut Vec<u64>) {
+    let n = a.len() + b.len();
+    if out.len() < n {
+        out.resize(n, 0);
+    }
+    let (mut i, mut j, mut k) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        out[k] = x.min(y);
+        k += 1;
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
+    }
+    let (a, b) = (&a[i..], &b[j..]);
+    out[k..k + a.len()].copy_from_slice(a);
+    k += a.len();
+    out[k..k + b.len()].copy_from_slice(b);
+    out.truncate(k + b.len());
 }
 
 /// Per-path counts without the distinct clients (those are pairs).
@@ -1179,6 +1223,71 @@ mod tests {
         // and the scratch of that sort, shorter than the next input
         radix_sort(&mut v, &mut scratch);
         assert_eq!(v, expected);
+    }
+
+    #[test]
+    fn radix_sort_takes_any_span_of_bits() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut scratch = Vec::new();
+        // spans of 1 to 64 bits, at low and high offsets, and keys all alike
+        for (bits, offset) in [(1, 0), (2, 62), (8, 3), (12, 0), (23, 7), (24, 0), (33, 31), (64, 0)] {
+            let mut v: Vec<u64> = (0..5_000)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let span = if bits == 64 { x } else { x & ((1u64 << bits) - 1) };
+                    span << offset | 0x5
+                })
+                .collect();
+            let mut expected = v.clone();
+            expected.sort_unstable();
+            radix_sort(&mut v, &mut scratch);
+            assert_eq!(v, expected, "{bits} bits from bit {offset}");
+        }
+        let mut same = vec![42u64; 1_000];
+        radix_sort(&mut same, &mut scratch);
+        assert_eq!(same, vec![42u64; 1_000]);
+    }
+
+    #[test]
+    fn merge_and_dedup_make_the_set_union() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        // a buffer kept from a longer merge, its stale keys in place
+        let mut out = vec![7u64; 3_000];
+        for round in 0..200 {
+            let range = [4, 50, 1_000, u64::MAX][round % 4];
+            let mut a: Vec<u64> = (0..next(600)).map(|_| next(range)).collect();
+            a.sort_unstable();
+            a.dedup();
+            let mut b: Vec<u64> = (0..next(900)).map(|_| next(range)).collect();
+            b.sort_unstable();
+            // mapped on the way, by an order-keeping map
+            let f = |k: u64| k >> 1;
+            let mut expected: Vec<u64> = a.iter().copied().chain(b.iter().map(|&k| f(k))).collect();
+            expected.sort_unstable();
+            expected.dedup();
+            dedup_sorted(&mut b, f);
+            assert!(b.windows(2).all(|w| w[0] < w[1]), "round {round}: deduplicated");
+            merge_sorted(&a, &b, &mut out);
+            assert_eq!(out, expected, "round {round}");
+        }
+        merge_sorted(&[], &[], &mut out);
+        assert!(out.is_empty());
+        let mut b = vec![0, 0, 3, 3, 9];
+        dedup_sorted(&mut b, |k| k);
+        assert_eq!(b, [0, 3, 9]);
+        merge_sorted(&[0, 3, 4], &b, &mut out);
+        assert_eq!(out, [0, 3, 4, 9]);
+        let mut one = vec![5, 5, 5];
+        dedup_sorted(&mut one, |k| k);
+        assert_eq!(one, [5]);
     }
 
     #[test]
