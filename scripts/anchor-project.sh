@@ -8,6 +8,8 @@
 # OUT_DIR/rejects (names only; no data is copied). LOGLAKE_THREADS sets --threads (default 2).
 # LOGLAKE_COMPRESSION sets --compression (default snappy: every anchor writes snappy, see the
 # header of anchor_polars.py; etl-daily's own default is zstd: ~5% more CPU here, 11% more instructions).
+# LOGLAKE_ARGS adds etl-daily options: LOGLAKE_ARGS='--shard 0/1' runs the ingest alone, the
+# anchors' job (curated + rejects, no daily aggregate tables; docs/performance.md).
 set -euo pipefail
 data=$1 out=$2
 # the deployment build by default: the profile-guided one (scripts/build-pgo.sh) unless a
@@ -25,7 +27,7 @@ raw=$lake/raw/access_logs/dt=2020-05-31
 mkdir -p "$raw"
 for f in "$data"/*.gz; do ln "$f" "$raw/" 2>/dev/null || cp "$f" "$raw/"; done
 "$bin" --lake "$lake" --date 2020-05-31 --threads "${LOGLAKE_THREADS:-2}" \
-  --compression "${LOGLAKE_COMPRESSION:-snappy}" --report "$out/report.json" >&2
+  --compression "${LOGLAKE_COMPRESSION:-snappy}" --report "$out/report.json" ${LOGLAKE_ARGS:-} >&2
 # verify.py reads hive partitions named date=/hour= (hour=05 reads as 5) and a rejects folder
 # of Parquet files: hard links in one process per date and one for the rejects, and the RESULT
 # line from the report's top-level keys (two-space indent) without starting an interpreter:
