@@ -26,6 +26,8 @@ lake=$out/lake
 raw=$lake/raw/access_logs/dt=2020-05-31
 mkdir -p "$raw"
 for f in "$data"/*.gz; do ln "$f" "$raw/" 2>/dev/null || cp "$f" "$raw/"; done
+# LOGLAKE_ARGS splits on spaces on purpose (several options)
+# shellcheck disable=SC2086
 "$bin" --lake "$lake" --date 2020-05-31 --threads "${LOGLAKE_THREADS:-2}" \
   --compression "${LOGLAKE_COMPRESSION:-snappy}" --report "$out/report.json" ${LOGLAKE_ARGS:-} >&2
 # verify.py reads hive partitions named date=/hour= (hour=05 reads as 5) and a rejects folder

@@ -676,7 +676,7 @@ impl Pairs {
             return;
         }
         if widths.fits() {
-            // packed keys sort in fewer digits; unpacked again as they are merged in
+            // packed keys sort in fewer digits; unpacked again as their repeats are dropped
             let (mut or, mut and) = (0u64, !0u64);
             for k in &mut self.pending {
                 *k = widths.pack(*k);
