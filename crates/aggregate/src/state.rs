@@ -721,28 +721,24 @@ fn dedup_sorted(v: &mut Vec<u64>, f: impl Fn(u64) -> u64) {
     v.truncate(k);
 }
 
-/// The union of two sorted runs without duplicates, into `out` (its old contents
-/// overwritten; a kept buffer is only zeroed where it is too short). Without a branch on the
-/// keys: each step writes the smaller key and moves past it in either run or both (the keys
-/// of the two runs interleave at random, so a branch per key missed about every other time).
+/// The union of two sorted runs without duplicates, into `out` (cleared first). Without a
+/// branch on the keys: each step appends the smaller key and moves past it in either run or
+/// both (the keys of the two runs interleave at random, so a branch per key missed about
+/// every other time). Appended, not written into a buffer sized for both runs: most keys of
+/// a late merge are in both, and zeroing room for them cost 64 MB of peak memory at 4x the
+/// anchors' day (docs/performance.md, "Pair sorts").
 fn merge_sorted(a: &[u64], b: &[u64], out: &mut Vec<u64>) {
-    let n = a.len() + b.len();
-    if out.len() < n {
-        out.resize(n, 0);
-    }
-    let (mut i, mut j, mut k) = (0, 0, 0);
+    out.clear();
+    out.reserve(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         let (x, y) = (a[i], b[j]);
-        out[k] = x.min(y);
-        k += 1;
+        out.push(x.min(y));
         i += usize::from(x <= y);
         j += usize::from(y <= x);
     }
-    let (a, b) = (&a[i..], &b[j..]);
-    out[k..k + a.len()].copy_from_slice(a);
-    k += a.len();
-    out[k..k + b.len()].copy_from_slice(b);
-    out.truncate(k + b.len());
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
 }
 
 /// Per-path counts without the distinct clients (those are pairs).
