@@ -560,10 +560,6 @@ const RADIX_BITS: u32 = 11;
 
 /// Sorts 64-bit keys: least-significant-digit radix over the bits some key varies in.
 fn radix_sort(v: &mut Vec<u64>, scratch: &mut Vec<u64>) {
-    if v.len() < 64 {
-        v.sort_unstable();
-        return;
-    }
     let (mut or, mut and) = (0u64, !0u64);
     for &x in v.iter() {
         or |= x;
