@@ -5,11 +5,15 @@
 //! The exact distinct counts (clients, visitors, and the clients of each path, agent family and
 //! referrer host) are what costs: a day of 4 M requests holds millions of distinct (group,
 //! client) pairs, and a hash-set insert per pair and row is a cache miss each time. Here every
-//! client, user agent and group gets a small id in the state, and each row appends four 64-bit
-//! pair keys (`tag | group | client`) to a buffer. The buffer is radix-sorted and deduplicated
-//! when it fills (sequential memory traffic only), and merged into the sorted run of distinct
-//! pairs; counting the distinct clients of a group is then counting a run of keys. Merging
-//! two states maps the other's ids through their keys (client and agent hashes, group names).
+//! client, user agent and group gets a small id in the state, and each row adds four (group,
+//! client) pairs, one of each kind. While a kind's groups times its clients are few enough
+//! (512 KiB of bits), its pairs are bits in a table, a row of client bits per group: a pair is
+//! one bit set in place, and counting a group's clients is counting its row's bits. Past
+//! that, a kind's pairs are 64-bit keys (`tag | group | client`) appended to a buffer, which
+//! is radix-sorted and deduplicated when it fills (sequential memory traffic only) and merged
+//! into the sorted run of distinct pairs; counting the distinct clients of a group is then
+//! counting a run of keys. Merging two states maps the other's ids through their keys (client
+//! and agent hashes, group names).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -647,11 +651,36 @@ impl Widths {
     }
 }
 
-/// Distinct pair keys: a sorted run without duplicates, plus keys not sorted in yet. The
-/// buffers a compaction needs are kept and reused, so memory settles at a few times the
-/// distinct count instead of churning through fresh allocations.
-#[derive(Debug, Clone, Default)]
+/// Most 64-bit words a kind's pairs may take as bits ([`Pairs::bits`]): 512 KiB, half a core's
+/// L2 cache here. Each pair sets a bit at random in the table; in a larger one those stores
+/// miss the cache, and 2 MiB (the anchors' visitors: 222 agents times 52,500 clients) cost
+/// more than sorting keys (docs/performance.md, "Pairs as bits").
+const DENSE_WORDS: usize = 1 << 16;
+
+/// Distinct pairs of one kind, in one of two forms.
+///
+/// - As bits, while the kind's groups times its clients fit [`DENSE_WORDS`]: one row of bits
+///   per group, one bit per client id, so a pair is one bit set in place and its repeats cost
+///   nothing more. Few groups seen by tens of thousands of clients (agent families, a site's
+///   handful of paths) stay here.
+/// - As sorted keys, once the bits would take more: a sorted run without duplicates, plus keys
+///   not sorted in yet. The buffers a compaction needs are kept and reused, so memory settles
+///   at a few times the distinct count instead of churning through fresh allocations.
+///
+/// A kind starts as bits and turns to keys at most once (the bits become the sorted run).
+#[derive(Debug, Clone)]
 struct Pairs {
+    /// The bits form: `row_words` words per group, bit `client % 64` of word `group *
+    /// row_words + client / 64`. Empty once the kind holds keys (or before its first pair).
+    bits: Vec<u64>,
+    /// Group rows in `bits`.
+    rows: usize,
+    /// Words per group row in `bits`: a power of two, so clients below `row_words * 64` fit.
+    row_words: usize,
+    /// Whether the pairs are sorted keys (`unique`, `pending`) instead of bits.
+    keyed: bool,
+    /// Most words `bits` may take before the pairs turn to keys ([`DENSE_WORDS`]).
+    dense_words: usize,
     unique: Vec<u64>,
     pending: Vec<u64>,
     /// Radix-sort scratch and the next distinct run, reused across compactions.
@@ -659,7 +688,134 @@ struct Pairs {
     spare: Vec<u64>,
 }
 
+impl Default for Pairs {
+    fn default() -> Self {
+        Pairs::with_dense_words(DENSE_WORDS)
+    }
+}
+
 impl Pairs {
+    /// Pairs that turn to keys past `dense_words` words of bits (0: keys from the start).
+    fn with_dense_words(dense_words: usize) -> Self {
+        Pairs {
+            bits: Vec::new(),
+            rows: 0,
+            row_words: 1,
+            keyed: dense_words == 0,
+            dense_words,
+            unique: Vec::new(),
+            pending: Vec::new(),
+            scratch: Vec::new(),
+            spare: Vec::new(),
+        }
+    }
+
+    /// Adds the pair `(group, client)`.
+    #[inline]
+    fn insert(&mut self, group: u32, client: u32) {
+        if !self.keyed {
+            let (g, c) = (group as usize, client as usize);
+            if (g < self.rows && c < self.row_words << 6) || self.make_room(g, c) {
+                self.bits[g * self.row_words + (c >> 6)] |= 1 << (c & 63);
+                return;
+            }
+        }
+        self.pending.push(pair(0, group, client));
+    }
+
+    /// Grows the bits to hold `(group, client)`: rows up to `group`, rows wide enough for
+    /// `client`. Past [`dense_words`](Self::dense_words) the pairs turn to keys instead, and
+    /// this returns false.
+    #[cold]
+    fn make_room(&mut self, group: usize, client: usize) -> bool {
+        let rows = self.rows.max(group + 1);
+        let row_words = self.row_words.max(((client >> 6) + 1).next_power_of_two());
+        let words = rows.checked_mul(row_words).filter(|w| *w <= self.dense_words);
+        let Some(words) = words else {
+            self.turn_to_keys();
+            return false;
+        };
+        if row_words != self.row_words {
+            // each row moves to its place in the wider layout
+            let mut wider = written(words, 0u64);
+            for (g, row) in self.bits.chunks_exact(self.row_words).enumerate() {
+                wider[g * row_words..][..row.len()].copy_from_slice(row);
+            }
+            self.bits = wider;
+            self.row_words = row_words;
+        } else {
+            self.bits.resize(words, 0);
+        }
+        self.rows = rows;
+        true
+    }
+
+    /// Turns the bits into the sorted run of keys: for good, the bits would grow too large.
+    fn turn_to_keys(&mut self) {
+        let mut unique = Vec::with_capacity(self.bits.iter().map(|w| w.count_ones() as usize).sum());
+        self.for_each_bit(|g, c| unique.push(pair(0, g, c)));
+        self.unique = unique;
+        self.bits = Vec::new();
+        self.rows = 0;
+        self.keyed = true;
+    }
+
+    /// Calls `f(group, client)` for every pair the bits hold, in key order.
+    fn for_each_bit(&self, mut f: impl FnMut(u32, u32)) {
+        for (g, row) in self.bits.chunks_exact(self.row_words).enumerate() {
+            for (i, &word) in row.iter().enumerate() {
+                let mut w = word;
+                while w != 0 {
+                    let c = i * 64 + w.trailing_zeros() as usize;
+                    // ids are u32s: group and client came in as such
+                    f(g as u32, c as u32);
+                    w &= w - 1;
+                }
+            }
+        }
+    }
+
+    /// Calls `f(group, client)` for every pair, in no particular order, repeats included
+    /// while keys are pending.
+    fn for_each(&self, mut f: impl FnMut(u32, u32)) {
+        if self.keyed {
+            for key in self.unique.iter().chain(&self.pending) {
+                let (_, group, client) = unpair(*key);
+                f(group, client);
+            }
+        } else {
+            self.for_each_bit(f);
+        }
+    }
+
+    /// The words the pairs hold (keys or words of bits; 8 bytes each).
+    fn words(&self) -> usize {
+        self.unique.len() + self.pending.len() + self.bits.len()
+    }
+
+    /// The distinct pairs in all; each group's are added to `groups` (groups past its end are
+    /// left out).
+    fn count(&self, widths: Widths, groups: &mut [u64]) -> u64 {
+        if !self.keyed {
+            let mut total = 0;
+            for (g, row) in self.bits.chunks_exact(self.row_words).enumerate() {
+                let n: u64 = row.iter().map(|w| u64::from(w.count_ones())).sum();
+                if let Some(c) = groups.get_mut(g) {
+                    *c += n;
+                }
+                total += n;
+            }
+            return total;
+        }
+        let keys = self.sorted(widths);
+        for key in keys.iter() {
+            if let Some(n) = groups.get_mut(unpair(*key).1 as usize) {
+                *n += 1;
+            }
+        }
+        keys.len() as u64
+    }
+
     /// Whether the pending keys should be sorted in now.
     #[inline]
     fn full(&self) -> bool {
@@ -690,8 +846,9 @@ impl Pairs {
         self.pending.clear();
     }
 
-    /// The distinct keys, sorted (a sorted copy when keys are pending).
+    /// The distinct keys, sorted (a sorted copy when keys are pending), of pairs held as keys.
     fn sorted(&self, widths: Widths) -> Cow<'_, [u64]> {
+        debug_assert!(self.keyed || self.bits.is_empty(), "pairs held as bits have no keys");
         if self.pending.is_empty() {
             return Cow::Borrowed(&self.unique);
         }
@@ -850,16 +1007,16 @@ impl PeriodState {
     fn client_of(&mut self, client: u128, ua: u128) -> u32 {
         let client = self.clients.id(client);
         let agent = self.agents_text.id(ua);
-        self.pairs[VISITOR as usize].pending.push(pair(0, agent, client));
+        self.pairs[VISITOR as usize].insert(agent, client);
         client
     }
 
     /// The pairs of a row's client with its path, agent-family and referrer groups.
     #[inline]
     fn group_pairs(&mut self, client: u32, (path, agent, referrer): (u32, u32, u32)) {
-        self.pairs[PATH as usize].pending.push(pair(0, path, client));
-        self.pairs[AGENT as usize].pending.push(pair(0, agent, client));
-        self.pairs[REFERRER as usize].pending.push(pair(0, referrer, client));
+        self.pairs[PATH as usize].insert(path, client);
+        self.pairs[AGENT as usize].insert(agent, client);
+        self.pairs[REFERRER as usize].insert(referrer, client);
     }
 
     /// Adds one row to the traffic measures only (requests, sums, percentiles, distinct
@@ -977,7 +1134,7 @@ impl PeriodState {
 
     /// [`merge`](Self::merge) without sorting any pairs in: the other state's pairs wait in
     /// this one's buffers, however many, until [`compact`](Self::compact) sorts all four kinds
-    /// in parallel. For a caller that holds no lock and merges states just before reading
+    /// in parallel (pairs of a kind held as bits are set at once). For a caller that holds no lock and merges states just before reading
     /// them (etl-daily's last merge, when the workers are done and a sequential sort would
     /// leave cores idle). The counts are the same either way.
     pub fn merge_unsorted(&mut self, o: &PeriodState) {
@@ -1015,11 +1172,10 @@ impl PeriodState {
                 _ => &referrers,
             };
             let (theirs, ours) = (&o.pairs[kind as usize], &mut self.pairs[kind as usize]);
-            ours.pending.reserve(theirs.unique.len() + theirs.pending.len());
-            for key in theirs.unique.iter().chain(&theirs.pending) {
-                let (_, group, client) = unpair(*key);
-                ours.pending.push(pair(0, ids(groups, group), ids(&clients, client)));
+            if ours.keyed {
+                ours.pending.reserve(theirs.unique.len() + theirs.pending.len());
             }
+            theirs.for_each(|group, client| ours.insert(ids(groups, group), ids(&clients, client)));
         }
     }
 
@@ -1035,11 +1191,18 @@ impl PeriodState {
         );
     }
 
-    /// Pair keys the state holds (its distinct runs and buffers; 8 bytes each, and about as
-    /// many again in reusable buffers): a measure of its memory.
+    /// A state whose pair kinds turn from bits to keys past `words` words (0: keys throughout).
+    #[cfg(test)]
+    fn with_dense_words(words: usize) -> Self {
+        PeriodState { pairs: std::array::from_fn(|_| Pairs::with_dense_words(words)), ..Default::default() }
+    }
+
+    /// Pair keys the state holds (its distinct runs and buffers, and the words of the kinds
+    /// held as bits; 8 bytes each, and for keys about as many again in reusable buffers): a
+    /// measure of its memory.
     #[must_use]
     pub fn pair_keys(&self) -> usize {
-        self.pairs.iter().map(|p| p.unique.len() + p.pending.len()).sum()
+        self.pairs.iter().map(Pairs::words).sum()
     }
 
     /// Distinct client addresses.
@@ -1055,18 +1218,15 @@ impl PeriodState {
     }
 
     fn distinct(&self) -> Distinct {
-        /// Distinct clients per group: a run of keys per group in the sorted pairs.
+        /// Distinct clients per group: a run of keys per group in the sorted pairs, or the
+        /// bits of a group's row.
         fn per_group(state: &PeriodState, kind: u64, groups: usize) -> Vec<u64> {
             let mut counts = vec![0; groups];
-            for key in state.pairs[kind as usize].sorted(state.widths(kind)).iter() {
-                if let Some(n) = counts.get_mut(unpair(*key).1 as usize) {
-                    *n += 1;
-                }
-            }
+            state.pairs[kind as usize].count(state.widths(kind), &mut counts);
             counts
         }
         Distinct {
-            visitors: self.pairs[VISITOR as usize].sorted(self.widths(VISITOR)).len() as u64,
+            visitors: self.pairs[VISITOR as usize].count(self.widths(VISITOR), &mut []),
             paths: per_group(self, PATH, self.paths.keys.len()),
             agents: per_group(self, AGENT, self.agents.keys.len()),
             referrers: per_group(self, REFERRER, self.referrers.keys.len()),
@@ -1285,7 +1445,7 @@ mod tests {
     #[test]
     fn pairs_count_each_key_once() {
         let widths = Widths { group: 4, client: 17 };
-        let mut p = Pairs::default();
+        let mut p = Pairs::with_dense_words(0);
         for round in 0..3u32 {
             for i in 0..(PENDING_MIN as u32 * 2) {
                 p.pending.push(pair(u64::from(i % 3), i % 11, i % 50_000 + round));
@@ -1304,6 +1464,158 @@ mod tests {
         expected.sort_unstable();
         expected.dedup();
         assert_eq!(all.as_ref(), expected.as_slice());
+    }
+
+    /// The pairs `(group, client)` of a pseudo-random sequence: groups below `groups`, clients
+    /// below `clients`, with repeats, new ids mostly in first-seen order (as states assign them).
+    fn random_pairs(n: usize, groups: u32, clients: u32, seed: u64) -> Vec<(u32, u32)> {
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        (0..n)
+            .map(|i| {
+                // ids grow with the sequence, as a state hands them out
+                let seen = |max: u32| u64::from(max).min(1 + i as u64 / 3);
+                ((next() % seen(groups)) as u32, (next() % seen(clients)) as u32)
+            })
+            .collect()
+    }
+
+    /// Distinct clients per group, and in all, of `pairs` (the expected counts).
+    fn expected_counts(pairs: &[(u32, u32)], groups: usize) -> (Vec<u64>, u64) {
+        let set: std::collections::BTreeSet<(u32, u32)> = pairs.iter().copied().collect();
+        let mut per = vec![0; groups];
+        for (g, _) in &set {
+            per[*g as usize] += 1;
+        }
+        (per, set.len() as u64)
+    }
+
+    #[test]
+    fn pairs_as_bits_and_as_keys_count_alike() {
+        // clients past one word, then past many (rows widen), groups added one by one; budgets
+        // that keep bits, turn to keys midway (each at its own point), or use keys throughout
+        for (groups, clients, n) in [(3, 40, 200), (7, 5_000, 30_000), (300, 2_000, 40_000)] {
+            let pairs = random_pairs(n, groups, clients, u64::from(groups) * 31 + u64::from(clients));
+            let (per, total) = expected_counts(&pairs, groups as usize);
+            let widths = Widths { group: id_bits(groups as usize), client: id_bits(clients as usize) };
+            for budget in [0, 1, 8, 64, 1_000, DENSE_WORDS] {
+                let mut p = Pairs::with_dense_words(budget);
+                let mut turned = None;
+                for (i, (g, c)) in pairs.iter().enumerate() {
+                    p.insert(*g, *c);
+                    if p.full() {
+                        p.compact(widths);
+                    }
+                    if p.keyed && turned.is_none() {
+                        turned = Some(i);
+                    }
+                    assert!(p.bits.len() <= budget, "bits stay within {budget} words");
+                }
+                let what =
+                    format!("{groups} groups, {clients} clients, {budget} words (keys from {turned:?})");
+                let mut counts = vec![0; groups as usize];
+                assert_eq!(p.count(widths, &mut counts), total, "{what}");
+                assert_eq!(counts, per, "{what}");
+                // every pair comes out once through for_each after a compact
+                p.compact(widths);
+                let mut all = Vec::new();
+                p.for_each(|g, c| all.push((g, c)));
+                all.sort_unstable();
+                let mut want = pairs.clone();
+                want.sort_unstable();
+                want.dedup();
+                assert_eq!(all, want, "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn bits_turn_to_sorted_keys_past_their_budget() {
+        let mut p = Pairs::with_dense_words(4);
+        // 2 rows of 2 words: clients below 128
+        for (g, c) in [(1, 100), (0, 5), (1, 3), (0, 127), (0, 5)] {
+            p.insert(g, c);
+        }
+        assert!(!p.keyed);
+        assert_eq!((p.rows, p.row_words, p.bits.len()), (2, 2, 4));
+        // a third row would take 6 words
+        p.insert(2, 0);
+        assert!(p.keyed && p.bits.is_empty());
+        assert_eq!(p.unique, [pair(0, 0, 5), pair(0, 0, 127), pair(0, 1, 3), pair(0, 1, 100)]);
+        assert_eq!(p.pending, [pair(0, 2, 0)]);
+        // a client past the row's width widens rows that fit
+        let mut q = Pairs::with_dense_words(8);
+        q.insert(0, 1);
+        q.insert(1, 64);
+        q.insert(1, 200);
+        assert_eq!((q.rows, q.row_words), (2, 4));
+        let mut seen = Vec::new();
+        q.for_each(|g, c| seen.push((g, c)));
+        assert_eq!(seen, [(0, 1), (1, 64), (1, 200)]);
+    }
+
+    #[test]
+    fn states_with_pairs_in_either_form_merge_alike() {
+        // three states over one stream of rows, each with its own budget: kinds in bits, kinds
+        // turned to keys, keys throughout; merged in every pairing, they count alike
+        let rows: Vec<(String, String, String, String)> = (0..6_000u64)
+            .map(|i| {
+                let j = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
+                (
+                    format!("10.0.{}.{}", j % 7, j % 150),
+                    format!("agent-{}", j % 13),
+                    format!("/p{}", j % 40),
+                    format!("r{}.example", j % 9),
+                )
+            })
+            .collect();
+        let fill = |budget: usize, part: std::ops::Range<usize>| {
+            let mut s = PeriodState::with_dense_words(budget);
+            for (ip, ua, path, host) in &rows[part] {
+                s.add(&RowFacts {
+                    client_ip: Some(ip.as_bytes()),
+                    user_agent: Some(ua),
+                    ua_browser: Some(ua),
+                    path: Some(path.as_bytes()),
+                    referrer_host: Some(host),
+                    ..RowFacts::default()
+                });
+            }
+            s
+        };
+        let counts = |s: &PeriodState| {
+            let mut paths: Vec<_> = s.paths().into_iter().map(|(k, c)| (k.clone(), c.clients)).collect();
+            let mut agents: Vec<_> = s.agents().into_iter().map(|(k, c)| (k.clone(), c.clients)).collect();
+            let mut refs: Vec<_> = s.referrers().into_iter().map(|(k, c)| (k.clone(), c.clients)).collect();
+            paths.sort();
+            agents.sort();
+            refs.sort();
+            (s.clients(), s.visitors(), paths, agents, refs)
+        };
+        let whole = counts(&fill(0, 0..rows.len()));
+        assert_eq!(whole, counts(&fill(DENSE_WORDS, 0..rows.len())));
+        let mixed = fill(300, 0..rows.len());
+        assert_eq!(mixed.pairs.iter().map(|p| p.keyed).collect::<Vec<_>>(), [true, true, true, false]);
+        assert_eq!(counts(&mixed), whole);
+        assert_eq!(whole.0, 1_050);
+        // 300 words: the referrers' 9 rows of 32 words stay bits, the other kinds turn to keys
+        for a in [0, 3, 300, DENSE_WORDS] {
+            for b in [0, 3, 300, DENSE_WORDS] {
+                let mut x = fill(a, 0..2_500);
+                let y = fill(b, 2_500..rows.len());
+                let mut z = x.clone();
+                x.merge(&y);
+                assert_eq!(counts(&x), whole, "merge of {a} and {b} words");
+                z.merge_unsorted(&y);
+                z.compact();
+                assert_eq!(counts(&z), whole, "unsorted merge of {a} and {b} words");
+            }
+        }
     }
 
     #[test]
