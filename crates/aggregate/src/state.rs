@@ -1134,9 +1134,10 @@ impl PeriodState {
 
     /// [`merge`](Self::merge) without sorting any pairs in: the other state's pairs wait in
     /// this one's buffers, however many, until [`compact`](Self::compact) sorts all four kinds
-    /// in parallel (pairs of a kind held as bits are set at once). For a caller that holds no lock and merges states just before reading
-    /// them (etl-daily's last merge, when the workers are done and a sequential sort would
-    /// leave cores idle). The counts are the same either way.
+    /// in parallel (a kind held as bits gets its bits set at once). For a caller that holds no
+    /// lock and merges states just before reading them (etl-daily's last merge, when the
+    /// workers are done and a sequential sort would leave cores idle). The counts are the same
+    /// either way.
     pub fn merge_unsorted(&mut self, o: &PeriodState) {
         self.traffic.merge(&o.traffic);
         let clients: Vec<u32> = o.clients.keys.iter().map(|k| self.clients.id(*k)).collect();
@@ -1599,11 +1600,11 @@ mod tests {
         };
         let whole = counts(&fill(0, 0..rows.len()));
         assert_eq!(whole, counts(&fill(DENSE_WORDS, 0..rows.len())));
+        assert_eq!(whole.0, 1_050);
+        // 300 words: the referrers' 9 rows of 32 words stay bits, the other kinds turn to keys
         let mixed = fill(300, 0..rows.len());
         assert_eq!(mixed.pairs.iter().map(|p| p.keyed).collect::<Vec<_>>(), [true, true, true, false]);
         assert_eq!(counts(&mixed), whole);
-        assert_eq!(whole.0, 1_050);
-        // 300 words: the referrers' 9 rows of 32 words stay bits, the other kinds turn to keys
         for a in [0, 3, 300, DENSE_WORDS] {
             for b in [0, 3, 300, DENSE_WORDS] {
                 let mut x = fill(a, 0..2_500);
