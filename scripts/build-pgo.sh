@@ -7,13 +7,20 @@
 # 3. llvm-profdata merges the profiles, and the `dist` build is redone with -Cprofile-use.
 # Two clean `dist` builds: about 23 minutes on 2 cores (`time bash scripts/build-pgo.sh`). The output files are the same as the
 # plain `dist` build's (the same code; only the machine code's layout and inlining change).
-# llvm-profdata must read the profiles of rustc's LLVM: LLVM_PROFDATA names it, otherwise
-# llvm-profdata-19 (Debian's `apt-get install llvm-19`) or llvm-profdata on PATH.
+# llvm-profdata must read the profiles of rustc's own LLVM (`rustc -vV`: LLVM 22 for rustc
+# 1.95): LLVM_PROFDATA names it, otherwise llvm-profdata-MAJOR for that major version
+# (Debian's `apt-get install llvm-22`), then llvm-profdata on PATH if its major is the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD/target/pgo
-profdata=${LLVM_PROFDATA:-$(command -v llvm-profdata-19 || command -v llvm-profdata || true)}
-[ -n "$profdata" ] || { echo "build-pgo.sh: no llvm-profdata (apt-get install llvm-19, or set LLVM_PROFDATA)" >&2; exit 2; }
+major=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+profdata=${LLVM_PROFDATA:-$(command -v "llvm-profdata-$major" || true)}
+if [ -z "$profdata" ] && command -v llvm-profdata >/dev/null &&
+  llvm-profdata merge --version 2>/dev/null | grep -q "LLVM version $major\."; then
+  profdata=$(command -v llvm-profdata)
+fi
+# an older llvm-profdata rejects the newer raw profiles only after the 8-minute instrumented build
+[ -n "$profdata" ] || { echo "build-pgo.sh: no llvm-profdata for rustc's LLVM $major (apt-get install llvm-$major, or set LLVM_PROFDATA)" >&2; exit 2; }
 rm -rf "$root/profiles" "$root/train" "$root/merged.profdata"
 mkdir -p "$root/profiles"
 echo "== 1/3 instrumented build (target/pgo/gen)"
