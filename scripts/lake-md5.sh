@@ -17,6 +17,6 @@ mkdir -p "$raw"
 for f in "$data"/*.gz; do ln "$f" "$raw/" 2>/dev/null || cp "$f" "$raw/"; done
 "$bin" --lake "$lake" --date 2020-05-31 --threads "$threads" --compression snappy >/dev/null
 cd "$lake"
-files=$(find curated agg -name '*.parquet' | wc -l)
-echo "$files files $(find curated agg -name '*.parquet' -exec md5sum {} + | cut -d' ' -f1 | sort | md5sum | cut -d' ' -f1)"
+sums=$(find curated agg -name '*.parquet' -exec md5sum {} + | cut -d' ' -f1 | sort)
+echo "$(wc -l <<<"$sums") files $(md5sum <<<"$sums" | cut -d' ' -f1)"
 rm -rf "$lake"
